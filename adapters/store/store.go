@@ -1,0 +1,222 @@
+// Package store declares what Lujing keeps: every accepted FHIR resource version (the inbox),
+// the current version of each resource, the processing status of every message, the clinical
+// events derived from them, access tokens and the audit log of reads of patient data.
+//
+// The database is the truth. Everything a queue holds can be rebuilt from here (see Pending and
+// Backlog), so an implementation must commit Accept before it returns.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors an implementation returns, wrapped or as they are; callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Status is where a message stands in processing. Every stored message is in exactly one.
+type Status string
+
+const (
+	// StatusReceived: stored and waiting for the worker.
+	StatusReceived Status = "received"
+	// StatusProcessed: mapped (or recorded as "stored, not mapped") and applied once.
+	StatusProcessed Status = "processed"
+	// StatusFailed: the worker could not map it; Error says why. Replay sets it back to received.
+	StatusFailed Status = "failed"
+	// StatusParked: waiting for a resource it depends on (a result before its admission).
+	StatusParked Status = "parked"
+	// StatusStale: an older version that arrived after a newer one; kept, never applied, so it
+	// cannot roll state back.
+	StatusStale Status = "stale"
+)
+
+// Outcome says what Accept did with one incoming resource.
+type Outcome string
+
+const (
+	OutcomeCreated   Outcome = "created"   // first version of the resource
+	OutcomeUpdated   Outcome = "updated"   // a new current version
+	OutcomeUnchanged Outcome = "unchanged" // same content as the current version: nothing new stored
+	OutcomeStale     Outcome = "stale"     // older than the current version: stored, not applied
+	OutcomeDeleted   Outcome = "deleted"   // a delete (stored as a version with Deleted set)
+)
+
+// Identifier is a business identifier of a resource, indexed for conditional references
+// such as Organization?identifier=system|value.
+type Identifier struct {
+	System string
+	Value  string
+}
+
+// Incoming is one resource the intake has validated and resolved, ready to be stored.
+type Incoming struct {
+	Source   string // source system of the sending token: his, lis, pacs, generic…
+	Hospital string // the hospital (organization) the record belongs to
+	Type     string // FHIR resource type
+	ID       string // logical id, already assigned
+	// Body is the resource JSON as received (references inside a Bundle resolved); nil for a delete.
+	Body []byte
+	// Hash is the hex SHA-256 of the canonical content (without meta.versionId/lastUpdated);
+	// equal hashes mean "same content again".
+	Hash string
+	// SourceUpdated is the sender's meta.lastUpdated, zero when absent. A version whose
+	// SourceUpdated is before the current version's is stale.
+	SourceUpdated time.Time
+	PatientKey    string // "Patient/<id>" for patient data, else "<Type>/<id>": the ordering key
+	Identifiers   []Identifier
+	Delete        bool
+}
+
+// Result is what Accept did with one Incoming, in the same order.
+type Result struct {
+	MessageID   int64 // 0 when unchanged (nothing stored)
+	VersionID   int   // the resource's current version after the call (or the stale version stored)
+	Outcome     Outcome
+	LastUpdated time.Time // server time of the current version
+}
+
+// Message is one stored resource version and its processing state.
+type Message struct {
+	ID            int64
+	Source        string
+	Hospital      string
+	Type          string
+	ResourceID    string
+	VersionID     int
+	Hash          string
+	Body          []byte
+	Deleted       bool
+	PatientKey    string
+	ReceivedAt    time.Time
+	SourceUpdated time.Time
+	Status        Status
+	Error         string
+	Applied       int // how many times the worker applied it; the contract is at most once
+	ProcessedAt   time.Time
+}
+
+// Resource is the current version of a resource.
+type Resource struct {
+	Type        string
+	ID          string
+	VersionID   int
+	LastUpdated time.Time
+	Body        []byte
+	Deleted     bool
+	Source      string
+	PatientKey  string
+}
+
+// Event is a clinical event derived from a message, stored with the message's completion.
+type Event struct {
+	Kind      string
+	Patient   string
+	Encounter string
+	Hospital  string
+	Source    string
+	At        time.Time
+	Resource  string // "Type/id" of the resource it came from
+	Data      json.RawMessage
+}
+
+// Completion is the worker's verdict on one message.
+type Completion struct {
+	MessageID int64
+	Status    Status // processed, failed or parked
+	Error     string
+	Events    []Event
+}
+
+// MessageFilter selects messages for listing.
+type MessageFilter struct {
+	Status Status
+	Source string
+	Limit  int
+	After  int64 // keyset pagination: messages with ID > After
+}
+
+// Count is one row of a message count by source and status.
+type Count struct {
+	Source string
+	Status Status
+	N      int64
+}
+
+// Role of a token.
+type Role string
+
+const (
+	RoleIntegration Role = "integration"
+	RoleClinician   Role = "clinician"
+	RoleQC          Role = "qc"
+	RoleAdmin       Role = "admin"
+)
+
+// Token is an access token. Only the hash of its secret is stored.
+type Token struct {
+	ID          string
+	Name        string
+	Role        Role
+	Source      string   // for integration tokens: the source system it writes as
+	Hospital    string   // the hospital its data belongs to
+	Departments []string // empty: hospital-wide
+	Hash        string   // hex SHA-256 of the secret
+	CreatedAt   time.Time
+	RevokedAt   time.Time
+}
+
+// AuditEntry records one read of patient data.
+type AuditEntry struct {
+	At         time.Time
+	Actor      string // token or user name
+	Role       Role
+	Action     string // read, search, export…
+	Resource   string // "Type/id" or the query
+	PatientKey string
+	RemoteAddr string
+	RequestID  string
+}
+
+// Store is the persistence contract. Implementations: SQLite (embedded default) and PostgreSQL.
+type Store interface {
+	// Accept stores the entries in one transaction: all or nothing. A resource whose content hash
+	// equals its current version's is OutcomeUnchanged and stores nothing.
+	Accept(ctx context.Context, in []Incoming) ([]Result, error)
+	// Resource returns the current version; ErrNotFound when never stored.
+	Resource(ctx context.Context, typ, id string) (Resource, error)
+	// LookupIdentifier returns the id of the resource of that type carrying the identifier.
+	LookupIdentifier(ctx context.Context, typ string, id Identifier) (string, error)
+
+	// Pending returns up to limit received messages for a patient key, oldest first.
+	Pending(ctx context.Context, patientKey string, limit int) ([]Message, error)
+	// Complete records the worker's verdict only if the message is still received, and returns
+	// false when it was not (another worker got there first): nothing is applied twice.
+	Complete(ctx context.Context, c Completion) (bool, error)
+	// Backlog returns distinct patient keys with received messages stored before the given time,
+	// for the relay that re-publishes work a queue may have lost.
+	Backlog(ctx context.Context, before time.Time, limit int) ([]string, error)
+	// Requeue sets failed or parked messages back to received and returns their patient keys.
+	Requeue(ctx context.Context, ids []int64) ([]string, error)
+
+	Message(ctx context.Context, id int64) (Message, error)
+	Messages(ctx context.Context, f MessageFilter) ([]Message, error)
+	Counts(ctx context.Context) ([]Count, error)
+	Events(ctx context.Context, patientKey string) ([]Event, error)
+
+	CreateToken(ctx context.Context, t Token) error
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+	Tokens(ctx context.Context) ([]Token, error)
+	RevokeToken(ctx context.Context, nameOrID string, at time.Time) error
+
+	Audit(ctx context.Context, e AuditEntry) error
+	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
