@@ -1,0 +1,278 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lujing-health/lujing/adapters/httpapi"
+	"github.com/lujing-health/lujing/adapters/intake"
+	"github.com/lujing-health/lujing/adapters/queue"
+	"github.com/lujing-health/lujing/adapters/sqlstore"
+	"github.com/lujing-health/lujing/adapters/store"
+	"github.com/lujing-health/lujing/adapters/worker"
+	"github.com/lujing-health/lujing/mapping"
+)
+
+type env struct {
+	t      *testing.T
+	srv    *httptest.Server
+	store  *sqlstore.Store
+	tokens map[store.Role]string
+}
+
+func newEnv(t *testing.T, maxBody int64) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	q := queue.NewMemory(queue.MemoryOptions{})
+	reg := prometheus.NewRegistry()
+	in := intake.New(st, q, intake.Options{Registerer: reg})
+	w := worker.New(st, mapping.StoreOnly{}, worker.Options{Registerer: reg})
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = q.Consume(cctx, w.Handle) }()
+	t.Cleanup(func() { cancel(); <-done; q.Close() })
+	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, MaxBody: maxBody})
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	e := &env{t: t, srv: srv, store: st, tokens: map[store.Role]string{}}
+	for _, r := range []store.Role{store.RoleIntegration, store.RoleClinician, store.RoleQC, store.RoleAdmin} {
+		secret := "secret-" + string(r)
+		if err := st.CreateToken(ctx, store.Token{ID: string(r), Name: "t-" + string(r), Role: r, Source: "lis",
+			Hash: httpapi.HashToken(secret), CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[r] = secret
+	}
+	return e
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response is not JSON (%d): %s", r.status, r.body)
+	}
+	return m
+}
+
+func (e *env) do(method, path string, role store.Role, ctype, body string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if role != "" {
+		req.Header.Set("Authorization", "Bearer "+e.tokens[role])
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, res.Header, b}
+}
+
+const fj = "application/fhir+json"
+
+// expression returns the first issue's expression and code of an OperationOutcome.
+func expression(t *testing.T, r response) (string, string) {
+	t.Helper()
+	m := r.json(t)
+	if m["resourceType"] != "OperationOutcome" {
+		t.Fatalf("not an OperationOutcome: %s", r.body)
+	}
+	is := m["issue"].([]any)[0].(map[string]any)
+	expr := ""
+	if x, ok := is["expression"].([]any); ok && len(x) > 0 {
+		expr = x[0].(string)
+	}
+	return expr, is["code"].(string)
+}
+
+func TestBadInput(t *testing.T) {
+	e := newEnv(t, 4096)
+	obs := `{"resourceType":"Observation","status":"final","code":{"text":"K"}}`
+	cases := []struct {
+		name, method, path string
+		role               store.Role
+		ctype, body        string
+		status             int
+		expr               string
+	}{
+		{"no token", "POST", "/fhir/Observation", "", fj, obs, 401, ""},
+		{"clinician may not write", "POST", "/fhir/Observation", store.RoleClinician, fj, obs, 403, ""},
+		{"qc may not read resources", "GET", "/fhir/Observation/x", store.RoleQC, "", "", 403, ""},
+		{"wrong media type", "POST", "/fhir/Observation", store.RoleIntegration, "text/plain", obs, 415, ""},
+		{"no media type", "POST", "/fhir/Observation", store.RoleIntegration, "", obs, 415, ""},
+		{"too large", "POST", "/fhir/Observation", store.RoleIntegration, fj, `{"resourceType":"Observation","note":"` + strings.Repeat("x", 5000) + `"}`, 413, ""},
+		{"not JSON", "POST", "/fhir/Observation", store.RoleIntegration, fj, `{"resourceType":`, 400, ""},
+		{"JSON not FHIR", "POST", "/fhir/Observation", store.RoleIntegration, fj, `{"hello":"world"}`, 400, "resourceType"},
+		{"unknown resourceType", "POST", "/fhir/Observation", store.RoleIntegration, fj, `{"resourceType":"Banana"}`, 400, "resourceType"},
+		{"unknown type in URL", "POST", "/fhir/Banana", store.RoleIntegration, fj, obs, 404, ""},
+		{"wrong type's URL", "POST", "/fhir/Patient", store.RoleIntegration, fj, obs, 400, "resourceType"},
+		{"missing status", "POST", "/fhir/Observation", store.RoleIntegration, fj, `{"resourceType":"Observation","code":{"text":"K"}}`, 422, "Observation.status"},
+		{"unknown status code", "POST", "/fhir/Observation", store.RoleIntegration, fj, `{"resourceType":"Observation","status":"finalish","code":{"text":"K"}}`, 422, "Observation.status"},
+		{"deep nesting", "POST", "/fhir/Basic", store.RoleIntegration, fj, `{"resourceType":"Basic","code":{"text":"x"},"extension":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`, 422, ""},
+		{"PUT id differs", "PUT", "/fhir/Observation/a", store.RoleIntegration, fj, `{"resourceType":"Observation","id":"b","status":"final","code":{"text":"K"}}`, 400, "Observation.id"},
+		{"bundle to POST /fhir that is a collection", "POST", "/fhir", store.RoleIntegration, fj, `{"resourceType":"Bundle","type":"collection"}`, 400, "Bundle.type"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(tc.method, tc.path, tc.role, tc.ctype, tc.body)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+			if !strings.HasPrefix(r.header.Get("Content-Type"), "application/fhir+json") {
+				t.Errorf("content type %q, want an OperationOutcome", r.header.Get("Content-Type"))
+			}
+			expr, _ := expression(t, r)
+			if tc.expr != "" && expr != tc.expr {
+				t.Errorf("expression %q, want %q (%s)", expr, tc.expr, r.body)
+			}
+		})
+	}
+	// Nothing of the rejected requests was stored.
+	msgs, err := e.store.Messages(context.Background(), store.MessageFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 0 {
+		t.Errorf("rejected requests stored %d messages", len(msgs))
+	}
+}
+
+func TestVersionsAndRead(t *testing.T) {
+	e := newEnv(t, 0)
+	v1 := `{"resourceType":"Observation","id":"k1","status":"final","code":{"text":"K"},"subject":{"reference":"Patient/never-seen"},
+	  "contained":[{"resourceType":"Specimen","id":"s1"}],"_status":{"extension":[{"url":"urn:x","valueString":"kept"}]},
+	  "valueQuantity":{"value":6.80,"unit":"mmol/L"},"meta":{"lastUpdated":"2026-11-01T08:00:00Z"}}`
+	r := e.do("PUT", "/fhir/Observation/k1", store.RoleIntegration, fj, v1)
+	if r.status != 201 {
+		t.Fatalf("first PUT: %d %s", r.status, r.body)
+	}
+	if got := r.header.Get("ETag"); got != `W/"1"` {
+		t.Errorf("ETag %q", got)
+	}
+	// Same content again (whitespace and meta.lastUpdated differ): no new version, 200.
+	same := strings.ReplaceAll(v1, `"2026-11-01T08:00:00Z"`, `"2026-11-01T08:00:00.000Z"`)
+	r = e.do("PUT", "/fhir/Observation/k1", store.RoleIntegration, fj, same+"\n")
+	if r.status != 200 || r.header.Get("ETag") != `W/"1"` {
+		t.Fatalf("same content: %d %s %s", r.status, r.header.Get("ETag"), r.body)
+	}
+	// Newer version supersedes.
+	v2 := strings.Replace(strings.Replace(v1, "6.80", "6.90", 1), "2026-11-01T08:00:00Z", "2026-11-01T09:00:00Z", 1)
+	r = e.do("PUT", "/fhir/Observation/k1", store.RoleIntegration, fj, v2)
+	if r.status != 200 || r.header.Get("ETag") != `W/"2"` {
+		t.Fatalf("newer version: %d %s %s", r.status, r.header.Get("ETag"), r.body)
+	}
+	// An older one arriving late is kept but does not roll the resource back.
+	old := strings.Replace(strings.Replace(v1, "6.80", "6.70", 1), "2026-11-01T08:00:00Z", "2026-11-01T07:00:00Z", 1)
+	r = e.do("PUT", "/fhir/Observation/k1", store.RoleIntegration, fj, old)
+	if r.status != 200 {
+		t.Fatalf("stale version: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/fhir/Observation/k1", store.RoleClinician, "", "")
+	if r.status != 200 {
+		t.Fatalf("read: %d %s", r.status, r.body)
+	}
+	body := string(r.body)
+	for _, want := range []string{`"versionId":"2"`, `"lastUpdated":`, `6.90`, `"contained"`, `"_status"`, `"Patient/never-seen"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("read lacks %s: %s", want, body)
+		}
+	}
+	stale, err := e.store.Messages(context.Background(), store.MessageFilter{Status: store.StatusStale})
+	if err != nil || len(stale) != 1 {
+		t.Errorf("stale messages: %v %v", len(stale), err)
+	}
+	log, err := e.store.AuditLog(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 1 || log[0].Resource != "Observation/k1" || log[0].Actor != "t-clinician" || log[0].PatientKey != "Patient/never-seen" {
+		t.Errorf("audit log = %+v", log)
+	}
+	if r := e.do("GET", "/fhir/Observation/nope", store.RoleClinician, "", ""); r.status != 404 {
+		t.Errorf("unknown id: %d", r.status)
+	}
+}
+
+func TestBatchAndTransaction(t *testing.T) {
+	e := newEnv(t, 0)
+	good := `{"resource":{"resourceType":"Patient","id":"p1"},"request":{"method":"PUT","url":"Patient/p1"}}`
+	bad := `{"resource":{"resourceType":"Observation","id":"o1","code":{"text":"K"}},"request":{"method":"PUT","url":"Observation/o1"}}`
+	// A transaction with one bad entry stores nothing.
+	r := e.do("POST", "/fhir", store.RoleIntegration, fj, `{"resourceType":"Bundle","type":"transaction","entry":[`+good+`,`+bad+`]}`)
+	if r.status != 422 {
+		t.Fatalf("transaction: %d %s", r.status, r.body)
+	}
+	if expr, _ := expression(t, r); expr != "Bundle.entry[1].resource.status" {
+		t.Errorf("expression %q", expr)
+	}
+	if r := e.do("GET", "/fhir/Patient/p1", store.RoleClinician, "", ""); r.status != 404 {
+		t.Fatalf("transaction stored its good entry: %d", r.status)
+	}
+	// A batch stores the good entry and answers the bad one with its 4xx.
+	r = e.do("POST", "/fhir", store.RoleIntegration, fj, `{"resourceType":"Bundle","type":"batch","entry":[`+good+`,`+bad+`]}`)
+	if r.status != 200 {
+		t.Fatalf("batch: %d %s", r.status, r.body)
+	}
+	m := r.json(t)
+	entries := m["entry"].([]any)
+	st0 := entries[0].(map[string]any)["response"].(map[string]any)["status"]
+	st1 := entries[1].(map[string]any)["response"].(map[string]any)["status"]
+	if st0 != "201 Created" || !strings.HasPrefix(st1.(string), "422") {
+		t.Errorf("batch statuses %v, %v", st0, st1)
+	}
+	if r := e.do("GET", "/fhir/Patient/p1", store.RoleClinician, "", ""); r.status != 200 {
+		t.Fatalf("batch lost its good entry: %d", r.status)
+	}
+}
+
+func TestOpsEndpoints(t *testing.T) {
+	e := newEnv(t, 0)
+	if r := e.do("GET", "/healthz", "", "", ""); r.status != 200 {
+		t.Errorf("healthz %d", r.status)
+	}
+	if r := e.do("GET", "/readyz", "", "", ""); r.status != 200 {
+		t.Errorf("readyz %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/metrics", store.RoleIntegration, "", ""); r.status != 403 {
+		t.Errorf("metrics for integration: %d", r.status)
+	}
+	e.do("POST", "/fhir/Patient", store.RoleIntegration, fj, `{"resourceType":"Patient"}`)
+	r := e.do("GET", "/metrics", store.RoleAdmin, "", "")
+	if r.status != 200 || !strings.Contains(string(r.body), `lujing_ingest_resources_total{outcome="created",source="lis"} 1`) {
+		t.Errorf("metrics %d: %s", r.status, r.body)
+	}
+	r = e.do("GET", "/fhir/metadata", store.RoleClinician, "", "")
+	if r.status != 200 || r.json(t)["resourceType"] != "CapabilityStatement" {
+		t.Errorf("metadata %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/fhir/metadata", "", "", ""); r.status != 401 {
+		t.Errorf("metadata without token: %d", r.status)
+	}
+}

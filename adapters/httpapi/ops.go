@@ -1,0 +1,166 @@
+package httpapi
+
+import (
+	_ "embed"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lujing-health/lujing/adapters/store"
+	"github.com/lujing-health/lujing/mapping/resource"
+)
+
+// metadata is the CapabilityStatement: what this server really does.
+func (s *Server) metadata(c echo.Context) error {
+	types := resource.Types()
+	res := make([]map[string]any, 0, len(types))
+	for _, t := range types {
+		res = append(res, map[string]any{
+			"type": t,
+			"interaction": []map[string]string{
+				{"code": "read"}, {"code": "create"}, {"code": "update"},
+			},
+			"versioning":        "versioned-update",
+			"readHistory":       false,
+			"updateCreate":      true,
+			"conditionalCreate": true,
+			"conditionalUpdate": true,
+			"conditionalDelete": "single",
+		})
+	}
+	cs := map[string]any{
+		"resourceType": "CapabilityStatement",
+		"status":       "active",
+		"date":         s.cfg.Now().UTC().Format("2006-01-02"),
+		"publisher":    "Lujing",
+		"kind":         "instance",
+		"software":     map[string]any{"name": "Lujing 路径", "version": s.cfg.Version},
+		"implementation": map[string]any{
+			"description": "Lujing clinical-quality adapter: FHIR intake for HIS, LIS and PACS",
+			"url":         s.baseURL(c),
+		},
+		"fhirVersion": "4.0.1",
+		"format":      []string{"application/fhir+json", "json"},
+		"rest": []map[string]any{{
+			"mode": "server",
+			"documentation": "Every R4 resource type is accepted and kept (raw JSON, versioned); clinically relevant types are mapped to events. " +
+				"Conditional references and ifNoneExist support identifier=system|value only. DELETE is available inside batch and transaction Bundles.",
+			"security": map[string]any{
+				"cors":        false,
+				"description": "Authorization: Bearer <token>; roles integration (write), clinician (read), qc (aggregates), admin.",
+			},
+			"resource":    res,
+			"interaction": []map[string]string{{"code": "batch"}, {"code": "transaction"}},
+		}},
+	}
+	return c.JSON(http.StatusOK, cs)
+}
+
+type messageJSON struct {
+	ID          int64      `json:"id"`
+	Source      string     `json:"source"`
+	Resource    string     `json:"resource"`
+	Version     int        `json:"version"`
+	Deleted     bool       `json:"deleted,omitempty"`
+	Status      string     `json:"status"`
+	Error       string     `json:"error,omitempty"`
+	ReceivedAt  time.Time  `json:"received_at"`
+	ProcessedAt *time.Time `json:"processed_at,omitempty"`
+}
+
+func toMessageJSON(m store.Message) messageJSON {
+	out := messageJSON{ID: m.ID, Source: m.Source, Resource: m.Type + "/" + m.ResourceID, Version: m.VersionID,
+		Deleted: m.Deleted, Status: string(m.Status), Error: m.Error, ReceivedAt: m.ReceivedAt.UTC()}
+	if !m.ProcessedAt.IsZero() {
+		t := m.ProcessedAt.UTC()
+		out.ProcessedAt = &t
+	}
+	return out
+}
+
+// listMessages is the integration console's view of the inbox: ids, types, statuses and
+// errors, never the bodies.
+func (s *Server) listMessages(c echo.Context) error {
+	f := store.MessageFilter{Status: store.Status(c.QueryParam("status")), Source: c.QueryParam("source"), Limit: 100}
+	switch f.Status {
+	case "", store.StatusReceived, store.StatusProcessed, store.StatusFailed, store.StatusParked, store.StatusStale:
+	default:
+		return &resource.Error{Status: http.StatusBadRequest, Issues: []resource.Issue{{Severity: "error", Code: "value", Expression: "status",
+			Diagnostics: "status must be one of received, processed, failed, parked, stale"}}}
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return &resource.Error{Status: http.StatusBadRequest, Issues: []resource.Issue{{Severity: "error", Code: "value", Expression: "limit",
+				Diagnostics: "limit must be a number from 1 to 1000"}}}
+		}
+		f.Limit = n
+	}
+	if v := c.QueryParam("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return &resource.Error{Status: http.StatusBadRequest, Issues: []resource.Issue{{Severity: "error", Code: "value", Expression: "after",
+				Diagnostics: "after must be a message id"}}}
+		}
+		f.After = n
+	}
+	msgs, err := s.cfg.Store.Messages(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]messageJSON, len(msgs))
+	for i, m := range msgs {
+		out[i] = toMessageJSON(m)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"messages": out})
+}
+
+func (s *Server) messageCounts(c echo.Context) error {
+	counts, err := s.cfg.Store.Counts(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	depth, derr := s.cfg.Queue.Depth(c.Request().Context())
+	out := map[string]any{"counts": counts}
+	if derr == nil {
+		out["queue_depth"] = depth
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// replayMessage sets a failed or parked message back to received and queues it.
+func (s *Server) replayMessage(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return errBadID
+	}
+	m, err := s.cfg.Store.Message(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if m.Status != store.StatusFailed && m.Status != store.StatusParked {
+		return &resource.Error{Status: http.StatusConflict, Issues: []resource.Issue{{Severity: "error", Code: "conflict",
+			Diagnostics: "only failed or parked messages are replayed; this one is " + string(m.Status)}}}
+	}
+	keys, err := s.cfg.Store.Requeue(c.Request().Context(), []int64{id})
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Queue.Publish(c.Request().Context(), keys...); err != nil {
+		s.log.Warn("replay publish failed; the relay will republish", "err", err)
+	}
+	m, err = s.cfg.Store.Message(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, toMessageJSON(m))
+}
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+func (s *Server) openapi(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/json", openapiDoc)
+}

@@ -1,0 +1,288 @@
+// Package intake accepts FHIR resources and Bundles from source systems: it validates them,
+// resolves their references, stores every accepted version before answering, and tells the
+// queue there is work. HTTP, HL7 v2 and the demo loader all come through here, so every way in
+// follows the same rules.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lujing-health/lujing/adapters/store"
+	"github.com/lujing-health/lujing/mapping/bundle"
+	"github.com/lujing-health/lujing/mapping/resource"
+)
+
+// Store is what intake needs of the store.
+type Store interface {
+	Accept(ctx context.Context, in []store.Incoming) ([]store.Result, error)
+	LookupIdentifier(ctx context.Context, typ string, id store.Identifier) (string, error)
+}
+
+// Publisher tells the worker there is work for patient keys.
+type Publisher interface {
+	Publish(ctx context.Context, keys ...string) error
+}
+
+// Source says who sends: the token's source system and hospital.
+type Source struct {
+	System   string // his, lis, pacs, generic…
+	Hospital string
+}
+
+// Service is the intake.
+type Service struct {
+	store   Store
+	queue   Publisher
+	limits  bundle.Limits
+	log     *slog.Logger
+	metrics *metrics
+
+	// publishFailedAt holds the unix nanos of the last failed publish. While the queue is
+	// down, senders are not made to wait for it: the relay republishes from the store.
+	publishFailedAt atomic.Int64
+}
+
+// Options configure a Service.
+type Options struct {
+	Limits     bundle.Limits
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// New returns an intake over st that publishes work to q.
+func New(st Store, q Publisher, opts Options) *Service {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{store: st, queue: q, limits: opts.Limits, log: opts.Logger, metrics: newMetrics(opts.Registerer)}
+}
+
+// Result is the answer for one resource or Bundle entry.
+type Result struct {
+	Status      int // HTTP status of the entry: 200, 201, 4xx
+	Type, ID    string
+	VersionID   int
+	LastUpdated time.Time
+	Outcome     store.Outcome
+	Err         *resource.Error // set for a failed entry
+}
+
+// Location is "Type/id/_history/n", or "" when nothing names the entry.
+func (r Result) Location() string {
+	if r.Type == "" || r.ID == "" {
+		return ""
+	}
+	if r.VersionID == 0 {
+		return r.Type + "/" + r.ID
+	}
+	return fmt.Sprintf("%s/%s/_history/%d", r.Type, r.ID, r.VersionID)
+}
+
+// Resource accepts one resource sent to /fhir/{type} (POST, id "") or /fhir/{type}/{id} (PUT).
+// A *resource.Error is the sender's fault; any other error is ours.
+func (s *Service) Resource(ctx context.Context, src Source, typ, id string, raw []byte) (Result, error) {
+	if !resource.KnownType(typ) {
+		return Result{}, &resource.Error{Status: 404, Issues: []resource.Issue{{Severity: "error", Code: "not-supported",
+			Diagnostics: fmt.Sprintf("%q is not an R4 resource type", typ)}}}
+	}
+	r, err := resource.ParseWith(raw, s.limits.Resource)
+	if err != nil {
+		return Result{}, asResourceError(err)
+	}
+	if r.Type != typ {
+		return Result{}, &resource.Error{Status: 400, Issues: []resource.Issue{{Severity: "error", Code: "invalid", Expression: "resourceType",
+			Diagnostics: fmt.Sprintf("resource is a %s but was sent to /fhir/%s", r.Type, typ)}}}
+	}
+	method := bundle.MethodPOST
+	if id != "" {
+		method = bundle.MethodPUT
+		if !validID.MatchString(id) {
+			return Result{}, &resource.Error{Status: 400, Issues: []resource.Issue{{Severity: "error", Code: "value", Expression: typ + ".id",
+				Diagnostics: "the id in the URL is not a valid FHIR id"}}}
+		}
+		if r.ID != "" && r.ID != id {
+			return Result{}, &resource.Error{Status: 400, Issues: []resource.Issue{{Severity: "error", Code: "invalid", Expression: typ + ".id",
+				Diagnostics: fmt.Sprintf("resource id %q differs from the URL id %q", r.ID, id)}}}
+		}
+	}
+	b := bundle.Single(method, id, r)
+	res, err := s.apply(ctx, src, b, true)
+	if err != nil {
+		return Result{}, err
+	}
+	if res[0].Err != nil {
+		return Result{}, unbase(res[0].Err, typ)
+	}
+	return res[0], nil
+}
+
+// Bundle accepts a batch or transaction Bundle sent to /fhir. For a transaction, any entry's
+// problem fails the whole Bundle with that entry's error and nothing is stored.
+func (s *Service) Bundle(ctx context.Context, src Source, raw []byte) (*bundle.Bundle, []Result, error) {
+	b, err := bundle.Parse(raw, s.limits)
+	if err != nil {
+		s.metrics.rejected(src.System, err)
+		return nil, nil, err
+	}
+	if b.Transaction() {
+		if e := b.FirstError(); e != nil {
+			s.metrics.rejected(src.System, e)
+			return b, nil, e
+		}
+	}
+	res, err := s.apply(ctx, src, b, b.Transaction())
+	return b, res, err
+}
+
+func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomic bool) ([]Result, error) {
+	if err := b.Resolve(ctx, resolver{s.store}); err != nil {
+		return nil, fmt.Errorf("resolve references: %w", err)
+	}
+	if atomic {
+		if e := b.FirstError(); e != nil {
+			s.metrics.rejected(src.System, e)
+			return nil, e
+		}
+	}
+	results := make([]Result, len(b.Entries))
+	var err error
+	var in []store.Incoming
+	var at []int // index into results of each Incoming
+	for i, e := range b.Entries {
+		switch {
+		case e.Err != nil:
+			results[i] = Result{Status: e.Err.Status, Err: e.Err, Type: e.Type}
+			s.metrics.rejected(src.System, e.Err)
+			continue
+		case e.Exists:
+			results[i] = Result{Status: http.StatusOK, Type: e.Type, ID: e.ID, Outcome: store.OutcomeUnchanged}
+			continue
+		case e.Noop:
+			results[i] = Result{Status: http.StatusOK, Type: e.Type, Outcome: store.OutcomeUnchanged}
+			continue
+		}
+		inc := store.Incoming{
+			Source: src.System, Hospital: src.Hospital,
+			Type: e.Type, ID: e.ID, Delete: e.Method == bundle.MethodDELETE,
+		}
+		if inc.Delete {
+			inc.Hash = "deleted"
+			inc.PatientKey = e.Type + "/" + e.ID
+		} else {
+			inc.Body = e.Body
+			if inc.Hash, err = e.Hash(); err != nil {
+				return nil, err
+			}
+			inc.SourceUpdated = e.Resource.Meta.LastUpdated
+			inc.PatientKey = patientKey(e)
+			for _, id := range e.Resource.Identifiers {
+				inc.Identifiers = append(inc.Identifiers, store.Identifier{System: id.System, Value: id.Value})
+			}
+		}
+		in = append(in, inc)
+		at = append(at, i)
+	}
+	if len(in) == 0 {
+		return results, nil
+	}
+	stored, err := s.store.Accept(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("store %d resources: %w", len(in), err)
+	}
+	var keys []string
+	seen := map[string]bool{}
+	for j, r := range stored {
+		i := at[j]
+		results[i] = Result{Status: http.StatusOK, Type: in[j].Type, ID: in[j].ID,
+			VersionID: r.VersionID, LastUpdated: r.LastUpdated, Outcome: r.Outcome}
+		if r.Outcome == store.OutcomeCreated {
+			results[i].Status = http.StatusCreated
+		}
+		s.metrics.accepted(src.System, r.Outcome)
+		if r.MessageID != 0 && r.Outcome != store.OutcomeStale && !seen[in[j].PatientKey] {
+			seen[in[j].PatientKey] = true
+			keys = append(keys, in[j].PatientKey)
+		}
+	}
+	s.publish(ctx, keys)
+	return results, nil
+}
+
+// publish tells the queue; a failure is logged and left to the relay, never returned: the
+// resources are stored and the sender must get its 2xx.
+func (s *Service) publish(ctx context.Context, keys []string) {
+	if len(keys) == 0 || s.queue == nil {
+		return
+	}
+	if last := s.publishFailedAt.Load(); last != 0 && time.Since(time.Unix(0, last)) < 2*time.Second {
+		s.metrics.publishSkipped.Add(float64(len(keys)))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 500*time.Millisecond)
+	defer cancel()
+	if err := s.queue.Publish(ctx, keys...); err != nil {
+		s.publishFailedAt.Store(time.Now().UnixNano())
+		s.metrics.publishErrors.Inc()
+		s.log.Warn("queue publish failed; the relay will republish from the store", "keys", len(keys), "err", err)
+		return
+	}
+	s.publishFailedAt.Store(0)
+}
+
+var patientRef = regexp.MustCompile(`(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]*)?$`)
+
+// patientKey is the ordering key of a resource: its patient when it has one, so that one
+// patient's work is applied in order, else the resource itself.
+func patientKey(e *bundle.Entry) string {
+	if m := patientRef.FindStringSubmatch(e.Subject()); m != nil {
+		return "Patient/" + m[1]
+	}
+	if s := e.Subject(); strings.HasPrefix(s, "Patient?") {
+		return s // an unresolved conditional reference: still one key per patient
+	}
+	return e.Type + "/" + e.ID
+}
+
+var validID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+type resolver struct{ st Store }
+
+func (r resolver) LookupIdentifier(ctx context.Context, typ, system, value string) (string, error) {
+	id, err := r.st.LookupIdentifier(ctx, typ, store.Identifier{System: system, Value: value})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return id, err
+}
+
+func asResourceError(err error) error {
+	var re *resource.Error
+	if errors.As(err, &re) {
+		return re
+	}
+	return &resource.Error{Status: 422, Issues: []resource.Issue{{Severity: "error", Code: "invalid", Diagnostics: err.Error()}}}
+}
+
+// unbase turns "Bundle.entry[0].resource.x" back into "Type.x" for a resource sent on its own.
+func unbase(e *resource.Error, typ string) *resource.Error {
+	out := &resource.Error{Status: e.Status, Issues: make([]resource.Issue, len(e.Issues))}
+	for i, is := range e.Issues {
+		if rest, ok := strings.CutPrefix(is.Expression, "Bundle.entry[0].resource"); ok {
+			is.Expression = typ + rest
+		} else if rest, ok := strings.CutPrefix(is.Expression, "Bundle.entry[0].request"); ok {
+			is.Expression = typ + rest
+		}
+		out.Issues[i] = is
+	}
+	return out
+}

@@ -1,0 +1,31 @@
+package worker
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	messages *prometheus.CounterVec
+	errors   prometheus.Counter
+	lag      prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lujing_worker_messages_total",
+			Help: "Messages completed by the worker, by status (processed, failed, parked) and resource type.",
+		}, []string{"status", "type"}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lujing_worker_errors_total",
+			Help: "Worker errors that left a key to be delivered again (store unreachable and the like).",
+		}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "lujing_worker_lag_seconds",
+			Help:    "Time from storing a message to completing it.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 14),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.messages, m.errors, m.lag)
+	}
+	return m
+}

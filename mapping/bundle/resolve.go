@@ -1,0 +1,231 @@
+package bundle
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/lujing-health/lujing/mapping/resource"
+)
+
+// Resolve assigns the id of every entry and rewrites the references it can resolve:
+// fullUrls of other entries (`urn:uuid:…` or absolute URLs) and conditional references
+// (`Type?identifier=system|value`), looked up among the Bundle's entries first and then
+// through r. References that resolve nowhere are kept as written: the resource may arrive
+// later, and a reference to a patient never seen is stored, not dropped.
+func (b *Bundle) Resolve(ctx context.Context, r Resolver) error {
+	idx := b.identifierIndex()
+	lookup := func(typ, query string) (string, *entryProblem, error) {
+		sys, val, err := parseIdentifierQuery(query)
+		if err != nil {
+			return "", &entryProblem{400, "not-supported", err.Error()}, nil
+		}
+		if e, ok := idx[identKey(typ, sys, val)]; ok && e.ID != "" {
+			return e.ID, nil, nil
+		}
+		if r == nil {
+			return "", nil, nil
+		}
+		id, err := r.LookupIdentifier(ctx, typ, sys, val)
+		if err != nil {
+			return "", nil, fmt.Errorf("look up %s by identifier: %w", typ, err)
+		}
+		return id, nil, nil
+	}
+
+	// Ids first, so that every reference can be rewritten in one pass afterwards.
+	for _, e := range b.Entries {
+		if e.Err != nil {
+			continue
+		}
+		prefix := fmt.Sprintf("Bundle.entry[%d].request", e.Index)
+		_, cond := splitURL(e.requestURL)
+		switch e.Method {
+		case MethodPOST:
+			if e.ifNoneExist != "" {
+				id, p, err := lookup(e.Type, e.ifNoneExist)
+				if err != nil {
+					return err
+				}
+				if p != nil {
+					e.Err = entryError(p.status, p.code, prefix+".ifNoneExist", p.diag)
+					continue
+				}
+				if id != "" {
+					e.ID, e.Exists = id, true
+					continue
+				}
+			}
+			e.ID = e.newID()
+		case MethodPUT:
+			if e.ID == "" { // conditional update
+				id, p, err := lookup(e.Type, cond)
+				if err != nil {
+					return err
+				}
+				if p != nil {
+					e.Err = entryError(p.status, p.code, prefix+".url", p.diag)
+					continue
+				}
+				if id == "" {
+					id = e.newID()
+				}
+				e.ID = id
+			}
+		case MethodDELETE:
+			if e.ID == "" {
+				id, p, err := lookup(e.Type, cond)
+				if err != nil {
+					return err
+				}
+				if p != nil {
+					e.Err = entryError(p.status, p.code, prefix+".url", p.diag)
+					continue
+				}
+				if id == "" {
+					// Nothing matches: a conditional delete of nothing succeeds and changes nothing.
+					e.Noop = true
+					continue
+				}
+				e.ID = id
+			}
+		}
+	}
+
+	refs := map[string]string{}
+	for _, e := range b.Entries {
+		if e.Err != nil || e.ID == "" || e.FullURL == "" {
+			continue
+		}
+		refs[e.FullURL] = e.Type + "/" + e.ID
+	}
+	for _, e := range b.Entries {
+		if e.Err != nil || e.Resource == nil || e.Exists {
+			continue
+		}
+		rewrite := map[string]string{}
+		for _, ref := range e.Resource.References() {
+			v := ref.Value
+			if _, done := rewrite[v]; done {
+				continue
+			}
+			if to, ok := refs[v]; ok {
+				rewrite[v] = to
+				continue
+			}
+			typ, query, ok := strings.Cut(v, "?")
+			if !ok || strings.Contains(typ, "/") {
+				continue
+			}
+			id, p, err := lookup(typ, query)
+			if err != nil {
+				return err
+			}
+			if p == nil && id != "" {
+				rewrite[v] = typ + "/" + id
+			}
+		}
+		e.rewrite = rewrite
+		if len(rewrite) == 0 {
+			continue
+		}
+		body, err := e.Resource.WithReferences(rewrite)
+		if err != nil {
+			e.Err = entryError(422, "invalid", fmt.Sprintf("Bundle.entry[%d].resource", e.Index), "cannot rewrite references: "+err.Error())
+			continue
+		}
+		e.Body = body
+	}
+	return nil
+}
+
+// Subject returns the entry's patient reference after resolution ("" when it has none).
+func (e *Entry) Subject() string {
+	if e.Resource == nil {
+		return ""
+	}
+	s := e.Resource.Subject()
+	if e.Resource.Type == "Patient" && e.ID != "" {
+		return "Patient/" + e.ID
+	}
+	if to, ok := e.rewrite[s]; ok {
+		return to
+	}
+	return s
+}
+
+type entryProblem struct {
+	status     int
+	code, diag string
+}
+
+// newID picks the id of a created resource so that a retried Bundle creates nothing new: the
+// sender's own id when it gave a valid one, else the uuid of its urn:uuid fullUrl, else one
+// derived from the content hash.
+func (e *Entry) newID() string {
+	if e.Resource.ID != "" && idPattern.MatchString(e.Resource.ID) {
+		return e.Resource.ID
+	}
+	if u, ok := strings.CutPrefix(e.FullURL, "urn:uuid:"); ok && idPattern.MatchString(u) {
+		return u
+	}
+	return e.Resource.Hash()[:32]
+}
+
+func (b *Bundle) identifierIndex() map[string]*Entry {
+	idx := map[string]*Entry{}
+	for _, e := range b.Entries {
+		if e.Err != nil || e.Resource == nil {
+			continue
+		}
+		for _, id := range e.Resource.Identifiers {
+			idx[identKey(e.Type, id.System, id.Value)] = e
+			if id.System != "" { // "identifier=value" without a system matches too
+				if _, taken := idx[identKey(e.Type, "", id.Value)]; !taken {
+					idx[identKey(e.Type, "", id.Value)] = e
+				}
+			}
+		}
+	}
+	return idx
+}
+
+func identKey(typ, system, value string) string { return typ + "\x00" + system + "\x00" + value }
+
+// parseIdentifierQuery reads "identifier=system|value" (URL-escaped), the one conditional
+// search Lujing supports: it is what HIS and Synthea send.
+func parseIdentifierQuery(q string) (system, value string, err error) {
+	vals, err := url.ParseQuery(q)
+	if err != nil {
+		return "", "", fmt.Errorf("conditional query %q: %w", q, err)
+	}
+	if len(vals) != 1 || len(vals["identifier"]) != 1 {
+		return "", "", fmt.Errorf("conditional query %q: only identifier=system|value is supported", q)
+	}
+	v := vals["identifier"][0]
+	if sys, val, ok := strings.Cut(v, "|"); ok {
+		return sys, val, nil
+	}
+	return "", v, nil
+}
+
+// Hash is the content hash of Body. References rewritten to server ids are part of the
+// content, so a rewritten body is hashed as rewritten.
+func (e *Entry) Hash() (string, error) {
+	if len(e.rewrite) == 0 {
+		return e.Resource.Hash(), nil
+	}
+	r, err := resource.Parse(e.Body)
+	if err != nil {
+		return "", fmt.Errorf("rehash rewritten %s: %w", e.Type, err)
+	}
+	return r.Hash(), nil
+}
+
+// Single wraps one resource sent on its own (POST /fhir/{type}, PUT /fhir/{type}/{id}) so that
+// it is resolved like a Bundle entry.
+func Single(method, id string, r *resource.Resource) *Bundle {
+	e := &Entry{Method: method, Type: r.Type, ID: id, Resource: r, Body: r.Raw, requestURL: r.Type + "/" + id}
+	return &Bundle{Type: "transaction", Entries: []*Entry{e}}
+}
