@@ -29,6 +29,9 @@ func (in Input) Ref() string { return in.Type + "/" + in.ID }
 
 // Event is a clinical event for one patient.
 type Event struct {
+	// Key identifies the fact the event states, e.g. "Observation/o1#result": a later version of
+	// the same resource restates it, so consumers keep the latest event per key.
+	Key       string          `json:"key"`
 	Kind      string          `json:"kind"`
 	Patient   string          `json:"patient"`
 	Encounter string          `json:"encounter,omitempty"`
@@ -39,10 +42,27 @@ type Event struct {
 	Data      json.RawMessage `json:"data,omitempty"`
 }
 
+// Code is a coded value as received.
+type Code struct {
+	System  string `json:"system"`
+	Code    string `json:"code"`
+	Display string `json:"display,omitempty"`
+}
+
+// Result is what mapping one resource produced.
+type Result struct {
+	Events []Event
+	// Unmapped lists the codes no code map knew, so IT can complete the maps. The resource is
+	// still mapped with the code as received.
+	Unmapped []Code
+	// Flags are data-quality remarks on the resource, e.g. "result-without-unit".
+	Flags []string
+}
+
 // Mapper maps one resource. A *MissingError means "park it until the dependency arrives"; any
 // other error fails the message with that reason.
 type Mapper interface {
-	Map(ctx context.Context, in Input) ([]Event, error)
+	Map(ctx context.Context, in Input) (Result, error)
 }
 
 // MissingError says which resources a mapping needs that are not stored yet.
@@ -62,6 +82,6 @@ func IsMissing(err error) bool {
 // the mapper until the clinical mapping of a type exists.
 type StoreOnly struct{}
 
-func (StoreOnly) Map(context.Context, Input) ([]Event, error) { return nil, nil }
+func (StoreOnly) Map(context.Context, Input) (Result, error) { return Result{}, nil }
 
 var _ Mapper = StoreOnly{}

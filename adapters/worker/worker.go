@@ -81,10 +81,10 @@ func (w *Worker) process(ctx context.Context, m store.Message) error {
 	in := mapping.Input{Type: m.Type, ID: m.ResourceID, Version: m.VersionID, Body: m.Body,
 		Deleted: m.Deleted, Source: m.Source, Hospital: m.Hospital}
 	c := store.Completion{MessageID: m.ID, Status: store.StatusProcessed}
-	events, err := w.mapSafely(ctx, in)
+	res, err := w.mapSafely(ctx, in)
 	switch {
 	case err == nil:
-		for _, e := range events {
+		for _, e := range res.Events {
 			c.Events = append(c.Events, store.Event{Kind: e.Kind, Patient: e.Patient, Encounter: e.Encounter,
 				Hospital: e.Hospital, Source: e.Source, At: e.At.UTC(), Resource: e.Resource, Data: e.Data})
 		}
@@ -110,7 +110,7 @@ func (w *Worker) process(ctx context.Context, m store.Message) error {
 
 // mapSafely turns a mapper panic into a failed message: one malformed resource must not stop
 // the worker for every patient behind it.
-func (w *Worker) mapSafely(ctx context.Context, in mapping.Input) (events []mapping.Event, err error) {
+func (w *Worker) mapSafely(ctx context.Context, in mapping.Input) (res mapping.Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("mapping %s panicked: %v", in.Type, p)

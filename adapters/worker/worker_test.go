@@ -20,19 +20,19 @@ type scripted struct {
 	seen []string
 }
 
-func (s *scripted) Map(_ context.Context, in mapping.Input) ([]mapping.Event, error) {
+func (s *scripted) Map(_ context.Context, in mapping.Input) (mapping.Result, error) {
 	s.mu.Lock()
 	s.seen = append(s.seen, in.ID)
 	s.mu.Unlock()
 	switch in.ID {
 	case "fail":
-		return nil, errors.New("Observation.code: no mapping for the local code")
+		return mapping.Result{}, errors.New("Observation.code: no mapping for the local code")
 	case "park":
-		return nil, &mapping.MissingError{Needs: []string{"Encounter/e1"}}
+		return mapping.Result{}, &mapping.MissingError{Needs: []string{"Encounter/e1"}}
 	case "panic":
 		panic("boom")
 	}
-	return []mapping.Event{{Kind: "result", Patient: "Patient/p1", At: time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC), Resource: in.Ref()}}, nil
+	return mapping.Result{Events: []mapping.Event{{Kind: "result", Patient: "Patient/p1", At: time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC), Resource: in.Ref()}}}, nil
 }
 
 func accept(t *testing.T, st *sqlstore.Store, ids ...string) {
