@@ -8,6 +8,7 @@ package bundle
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -106,12 +107,13 @@ type rawEntry struct {
 // Parse reads a batch or transaction Bundle and checks every entry. Entry problems are recorded
 // on the entry; an error is returned only when the Bundle itself is unusable.
 func Parse(raw []byte, lim Limits) (*Bundle, error) {
-	if !json.Valid(raw) {
-		return nil, &resource.Error{Status: 400, Issues: []resource.Issue{{
-			Severity: "error", Code: "structure", Diagnostics: "body is not valid JSON"}}}
-	}
 	var rb rawBundle
 	if err := json.Unmarshal(raw, &rb); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, &resource.Error{Status: 400, Issues: []resource.Issue{{
+				Severity: "error", Code: "structure", Diagnostics: "body is not valid JSON: " + se.Error()}}}
+		}
 		return nil, &resource.Error{Status: 400, Issues: []resource.Issue{{
 			Severity: "error", Code: "structure", Expression: "Bundle",
 			Diagnostics: "body is not a FHIR Bundle: " + jsonProblem(err)}}}

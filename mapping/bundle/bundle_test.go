@@ -211,3 +211,21 @@ func TestSyntheaBundle(t *testing.T) {
 		}
 	}
 }
+
+func TestReferenceInsideContainedIsRewritten(t *testing.T) {
+	raw := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"fullUrl":"urn:uuid:33333333-1111-1111-1111-111111111111","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+	 {"resource":{"resourceType":"DiagnosticReport","id":"r1","status":"final","code":{"text":"K"},
+	   "subject":{"reference":"urn:uuid:33333333-1111-1111-1111-111111111111"},
+	   "contained":[{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"K"},"subject":{"reference":"urn:uuid:33333333-1111-1111-1111-111111111111"}}],
+	   "result":[{"reference":"#o1"}]},
+	  "request":{"method":"PUT","url":"DiagnosticReport/r1"}}]}`
+	b := mustResolve(t, raw, nil)
+	body := b.Entries[1].Body
+	if got := field(t, body, "contained", "0", "subject", "reference"); got != "Patient/33333333-1111-1111-1111-111111111111" {
+		t.Errorf("contained subject = %v", got)
+	}
+	if got := field(t, body, "result", "0", "reference"); got != "#o1" {
+		t.Errorf("local reference = %v, want #o1 untouched", got)
+	}
+}

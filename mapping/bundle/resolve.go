@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -94,19 +95,20 @@ func (b *Bundle) Resolve(ctx context.Context, r Resolver) error {
 	}
 
 	refs := map[string]string{}
+	absolute := false
 	for _, e := range b.Entries {
 		if e.Err != nil || e.ID == "" || e.FullURL == "" {
 			continue
 		}
 		refs[e.FullURL] = e.Type + "/" + e.ID
+		absolute = absolute || !strings.HasPrefix(e.FullURL, "urn:")
 	}
 	for _, e := range b.Entries {
-		if e.Err != nil || e.Resource == nil || e.Exists {
+		if e.Err != nil || e.Resource == nil || e.Exists || !mayNeedRewrite(e.Resource.Raw, absolute) {
 			continue
 		}
 		rewrite := map[string]string{}
-		for _, ref := range e.Resource.References() {
-			v := ref.Value
+		for _, v := range e.Resource.ReferenceValues() {
 			if _, done := rewrite[v]; done {
 				continue
 			}
@@ -138,6 +140,14 @@ func (b *Bundle) Resolve(ctx context.Context, r Resolver) error {
 		e.Body = body
 	}
 	return nil
+}
+
+// mayNeedRewrite is a cheap test that spares the walk over a resource whose references are all
+// plain "Type/id" — what most HIS and LIS send: only urn: references, conditional ones ("?")
+// and, when the Bundle has absolute fullUrls, absolute ones can be rewritten.
+func mayNeedRewrite(raw []byte, absolute bool) bool {
+	return bytes.Contains(raw, []byte("urn:")) || bytes.IndexByte(raw, '?') >= 0 ||
+		(absolute && bytes.Contains(raw, []byte("://")))
 }
 
 // Subject returns the entry's patient reference after resolution ("" when it has none).

@@ -245,3 +245,29 @@ func canonical(m map[string]any) []byte {
 	}
 	return b
 }
+
+// ReferenceValues returns every "reference" string in the resource, those inside contained
+// resources included, in no particular order. It is the cheap form of References for
+// resolving a Bundle, where paths are not needed.
+func (r *Resource) ReferenceValues() []string {
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && k == "reference" {
+					out = append(out, s)
+					continue
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(r.m)
+	return out
+}
