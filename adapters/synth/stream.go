@@ -39,9 +39,14 @@ func (g *Generator) Stream() iter.Seq[Resource] {
 	}
 }
 
-// Traffic groups Stream into chunks for Bundles of at most size resources (size < 1 is 1).
-// A chunk is closed early rather than hold two versions of one resource, because a
-// transaction may not touch a resource twice.
+// Traffic groups Stream into chunks of size resources (size < 1 is 1) for Bundles.
+//
+// A transaction may not touch one resource twice, and the stream often has two versions of a
+// resource close together (an Encounter on admission and again once its diagnosis is coded).
+// So a newer version that meets an older one in the chunk waits for the next chunk, as do its
+// later versions; everything else goes on filling the chunk. Chunks are therefore always full,
+// the versions of a resource keep their order, and a resource is overtaken by less than a
+// chunk's worth of others.
 //
 //	for chunk := range g.Traffic(100) {
 //		body := synth.Transaction(chunk)
@@ -52,20 +57,33 @@ func (g *Generator) Traffic(size int) iter.Seq[[]Resource] {
 	return func(yield func([]Resource) bool) {
 		chunk := make([]Resource, 0, size)
 		in := make(map[string]bool, size)
+		var waiting []Resource   // versions held back for a later chunk, in stream order
+		held := map[string]int{} // how many versions of a resource are waiting
 		for r := range g.Stream() {
-			if in[r.Ref()] {
-				if !yield(chunk) {
-					return
-				}
-				chunk, in = make([]Resource, 0, size), make(map[string]bool, size)
+			if in[r.Ref()] || held[r.Ref()] > 0 {
+				waiting = append(waiting, r)
+				held[r.Ref()]++
+				continue
 			}
 			chunk = append(chunk, r)
 			in[r.Ref()] = true
-			if len(chunk) == size {
+			for len(chunk) == size {
 				if !yield(chunk) {
 					return
 				}
 				chunk, in = make([]Resource, 0, size), make(map[string]bool, size)
+				// The held-back versions start the next chunk, one version per resource.
+				rest := waiting[:0:0]
+				for _, w := range waiting {
+					if in[w.Ref()] || len(chunk) == size {
+						rest = append(rest, w)
+						continue
+					}
+					chunk = append(chunk, w)
+					in[w.Ref()] = true
+					held[w.Ref()]--
+				}
+				waiting = rest
 			}
 		}
 	}

@@ -488,8 +488,8 @@ func TestTraffic(t *testing.T) {
 	var flat []Resource
 	n := 0
 	for chunk := range New(4, Options{AdmissionsPerDay: 200}).Traffic(50) {
-		if len(chunk) == 0 || len(chunk) > 50 {
-			t.Fatalf("chunk of %d", len(chunk))
+		if len(chunk) != 50 {
+			t.Fatalf("chunk of %d, want 50", len(chunk))
 		}
 		in := map[string]bool{}
 		for _, r := range chunk {
@@ -503,11 +503,27 @@ func TestTraffic(t *testing.T) {
 			break
 		}
 	}
-	want := take(New(4, Options{AdmissionsPerDay: 200}), len(flat))
-	for i := range flat {
-		if flat[i].Ref() != want[i].Ref() || !bytes.Equal(flat[i].JSON, want[i].JSON) {
-			t.Fatalf("traffic resource %d is %s, stream has %s", i, flat[i].Ref(), want[i].Ref())
+	// The same resources as the stream, versions of a resource in stream order, and nothing
+	// moved by more than a chunk.
+	want := take(New(4, Options{AdmissionsPerDay: 200}), len(flat)+200)
+	pos := map[string]int{} // position in the stream of each version, by its bytes
+	for i, r := range want {
+		pos[string(r.JSON)] = i
+	}
+	last := map[string]int{}
+	for i, r := range flat {
+		p, ok := pos[string(r.JSON)]
+		if !ok {
+			t.Fatalf("traffic resource %d (%s) is not in the stream", i, r.Ref())
 		}
+		if p < i-50 || p > i+50 {
+			t.Fatalf("traffic resource %d (%s) is at %d in the stream", i, r.Ref(), p)
+		}
+		if prev, seen := last[r.Ref()]; seen && prev > p {
+			t.Fatalf("versions of %s out of order", r.Ref())
+		}
+		last[r.Ref()] = p
+		delete(pos, string(r.JSON))
 	}
 }
 
