@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/lujing-health/lujing/adapters/loadgen"
+)
+
+// cmdBench drives a running server with generated hospital traffic and prints throughput and
+// latency percentiles.
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg loadgen.Config
+	fs := newFlags("bench", "lujing bench [flags]", stderr)
+	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8080", "base URL of the running server")
+	fs.StringVar(&cfg.Token, "token", envOr("LUJING_TOKEN", ""), "bearer token of an integration or admin token (env LUJING_TOKEN)")
+	fs.IntVar(&cfg.BundleSize, "bundle-size", 100, "resources per request; 1 sends single resources with PUT /fhir/{type}/{id}")
+	fs.StringVar(&cfg.BundleType, "bundle-type", "transaction", "transaction or batch")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 8, "requests in flight at most")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "resources per second (open loop); 0 sends as fast as the server answers")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to send")
+	fs.IntVar(&cfg.Count, "count", 0, "stop after this many requests (0: no limit)")
+	fs.Int64Var(&cfg.Seed, "seed", time.Now().UnixNano(), "seed of the synthetic hospital (a new seed sends new resources)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if cfg.Token == "" {
+		fmt.Fprintln(stderr, "lujing bench: --token or LUJING_TOKEN is required (an integration token)")
+		return errUsage
+	}
+	fmt.Fprintf(stdout, "bench: %s, bundles of %d (%s), %d in flight, rate %s, for %s\n",
+		cfg.BaseURL, cfg.BundleSize, cfg.BundleType, cfg.Concurrency, rateText(cfg.Rate), cfg.Duration)
+	rep, err := loadgen.Run(ctx, cfg)
+	fmt.Fprintln(stdout, rep.String())
+	if err != nil {
+		return err
+	}
+	if rep.Resources == 0 {
+		return fmt.Errorf("no resource was acknowledged")
+	}
+	return nil
+}
+
+func rateText(r float64) string {
+	if r <= 0 {
+		return "unpaced"
+	}
+	return fmt.Sprintf("%.0f resources/s", r)
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/lujing-health/lujing/adapters/httpapi"
+	"github.com/lujing-health/lujing/adapters/intake"
+	"github.com/lujing-health/lujing/adapters/queue"
+	"github.com/lujing-health/lujing/adapters/redisq"
+	"github.com/lujing-health/lujing/adapters/sqlstore"
+	"github.com/lujing-health/lujing/adapters/worker"
+	"github.com/lujing-health/lujing/mapping"
+	"github.com/lujing-health/lujing/mapping/bundle"
+)
+
+// storeFlags are the settings every command that touches the store takes.
+type storeFlags struct {
+	dataDir     string
+	databaseURL string
+}
+
+func (f *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dataDir, "data-dir", envOr("LUJING_DATA_DIR", "./lujing-data"), "directory of the embedded SQLite store (env LUJING_DATA_DIR)")
+	fs.StringVar(&f.databaseURL, "database-url", envOr("LUJING_DATABASE_URL", ""), "PostgreSQL URL; when set it replaces the embedded store (env LUJING_DATABASE_URL)")
+}
+
+func (f *storeFlags) open(ctx context.Context) (*sqlstore.Store, string, error) {
+	if f.databaseURL != "" {
+		st, err := sqlstore.OpenPostgres(ctx, f.databaseURL)
+		if err != nil {
+			return nil, "", fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		return st, "PostgreSQL", nil
+	}
+	st, err := sqlstore.OpenSQLite(ctx, f.dataDir)
+	if err != nil {
+		return nil, "", fmt.Errorf("open SQLite in %s: %w", f.dataDir, err)
+	}
+	return st, "SQLite in " + f.dataDir, nil
+}
+
+type serveConfig struct {
+	store      storeFlags
+	addr       string
+	redisURL   string
+	demo       bool
+	maxBody    int64
+	maxEntries int
+	workers    int
+	logLevel   string
+	logFormat  string
+	relayEvery time.Duration
+	relayAge   time.Duration
+	pprofAddr  string
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg serveConfig
+	fs := newFlags("serve", "lujing serve [flags]", stderr)
+	cfg.store.register(fs)
+	fs.StringVar(&cfg.addr, "addr", envOr("LUJING_ADDR", ":8080"), "listen address (env LUJING_ADDR)")
+	fs.StringVar(&cfg.redisURL, "redis-url", envOr("LUJING_REDIS_URL", ""), "Redis URL for the work queue; empty: in-process queue (env LUJING_REDIS_URL)")
+	fs.BoolVar(&cfg.demo, "demo", false, "create demo tokens and load a synthetic ward through the FHIR intake")
+	fs.Int64Var(&cfg.maxBody, "max-body", envInt64("LUJING_MAX_BODY", 16<<20), "largest request body in bytes (env LUJING_MAX_BODY)")
+	fs.IntVar(&cfg.maxEntries, "max-entries", 10000, "most entries in one Bundle")
+	fs.IntVar(&cfg.workers, "workers", 4, "partitions processed at once by this process")
+	fs.StringVar(&cfg.logLevel, "log-level", envOr("LUJING_LOG_LEVEL", "info"), "debug, info, warn or error")
+	fs.StringVar(&cfg.logFormat, "log-format", envOr("LUJING_LOG_FORMAT", "text"), "text or json")
+	fs.DurationVar(&cfg.relayEvery, "relay-interval", 10*time.Second, "how often the relay looks for work a queue lost")
+	fs.DurationVar(&cfg.relayAge, "relay-age", 30*time.Second, "age after which unprocessed work is published again")
+	fs.StringVar(&cfg.pprofAddr, "pprof-addr", envOr("LUJING_PPROF_ADDR", ""), "serve Go profiling on this address, e.g. 127.0.0.1:6060 (off by default)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, stdout, log)
+}
+
+func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Logger) error {
+	st, storeName, err := cfg.store.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var q queue.Queue
+	queueName := "in-process"
+	if cfg.redisURL != "" {
+		rq, err := redisq.Open(ctx, cfg.redisURL, redisq.Options{Logger: log})
+		if err != nil {
+			return fmt.Errorf("open Redis queue: %w", err)
+		}
+		q, queueName = rq, "Redis"
+	} else {
+		q = queue.NewMemory(queue.MemoryOptions{Workers: cfg.workers, Logger: log})
+	}
+	defer q.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "lujing_queue_depth", Help: "Deliveries waiting in the work queue.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := q.Depth(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+
+	in := intake.New(st, q, intake.Options{Logger: log, Registerer: reg, Limits: bundle.Limits{MaxEntries: cfg.maxEntries}})
+	w := worker.New(st, mapping.StoreOnly{}, worker.Options{Logger: log, Registerer: reg})
+	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody, Version: version})
+
+	if cfg.pprofAddr != "" {
+		// Profiling stays off the public listener: a separate address, loopback by convention.
+		go func() {
+			if err := http.ListenAndServe(cfg.pprofAddr, pprofMux()); err != nil {
+				log.Warn("pprof listener stopped", "err", err)
+			}
+		}()
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+
+	// Work runs on its own context: on shutdown the HTTP server stops first (requests in
+	// flight finish and are stored), then the worker finishes what it holds.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := q.Consume(workCtx, w.Handle); err != nil && workCtx.Err() == nil {
+			log.Error("queue consumer stopped", "err", err)
+		}
+	}()
+	relay := &worker.Relay{Store: st, Queue: q, Log: log, Interval: cfg.relayEvery, MinAge: cfg.relayAge}
+	go func() {
+		defer wg.Done()
+		_ = relay.Run(workCtx)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	base := "http://" + displayAddr(ln.Addr())
+	log.Info("lujing serving", "addr", ln.Addr().String(), "store", storeName, "queue", queueName, "version", version)
+	fmt.Fprintf(stdout, "Lujing %s listening on %s (store: %s, queue: %s)\n", version, base, storeName, queueName)
+
+	if cfg.demo {
+		if err := runDemo(ctx, st, in, cfg.store.dataDir, base, stdout); err != nil {
+			log.Error("demo setup failed", "err", err)
+		}
+	}
+
+	select {
+	case err := <-serveErr:
+		stopWork()
+		wg.Wait()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	stopWork()
+	wg.Wait()
+	log.Info("stopped")
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func envInt64(name string, def int64) int64 {
+	v := envOr(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
