@@ -231,7 +231,6 @@ func envInt64(name string, def int64) int64 {
 	return n
 }
 
-
 func pprofMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
