@@ -1,11 +1,16 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +279,141 @@ func TestOpsEndpoints(t *testing.T) {
 	}
 	if r := e.do("GET", "/fhir/metadata", "", "", ""); r.status != 401 {
 		t.Errorf("metadata without token: %d", r.status)
+	}
+}
+
+// fixtures are the shared FHIR test files, kept once in the resource package's testdata.
+const fixtures = "../../mapping/resource/testdata"
+
+// TestFixturesIngestWithout5xx sends every official R4 example and the Synthea bundles through
+// the HTTP intake: resources with PUT, batch and transaction Bundles to /fhir, other Bundles to
+// /fhir/Bundle. Nothing may get a 5xx, and everything that got a 2xx must be readable.
+func TestFixturesIngestWithout5xx(t *testing.T) {
+	e := newEnv(t, 0)
+	send := func(name string, raw []byte) {
+		var head struct {
+			ResourceType, ID string
+			Type             any // a string in Bundle, a CodeableConcept elsewhere
+		}
+		if err := json.Unmarshal(raw, &head); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		method, path := "POST", "/fhir/"+head.ResourceType
+		switch {
+		case head.ResourceType == "Bundle" && (head.Type == "batch" || head.Type == "transaction"):
+			path = "/fhir"
+		case head.ID != "":
+			method, path = "PUT", "/fhir/"+head.ResourceType+"/"+head.ID
+		}
+		r := e.do(method, path, store.RoleIntegration, fj, string(raw))
+		if r.status >= 500 {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+		if r.status >= 400 {
+			t.Logf("%s: %d (%s)", name, r.status, firstDiagnostic(r.body))
+		}
+	}
+	n := 0
+	for _, dir := range []string{"fhir-r4-examples/resources", "fhir-r4-examples/bundles"} {
+		files, err := os.ReadDir(filepath.Join(fixtures, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			raw, err := os.ReadFile(filepath.Join(fixtures, dir, f.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			send(f.Name(), raw)
+			n++
+		}
+	}
+	synthea, _ := filepath.Glob(filepath.Join(fixtures, "synthea-r4-bundles", "*.json.gz"))
+	for _, name := range synthea {
+		send(filepath.Base(name), gunzip(t, name))
+		n++
+	}
+	if n < 300 || len(synthea) != 2 {
+		t.Fatalf("only %d fixture files (%d Synthea bundles) found", n, len(synthea))
+	}
+	// A Synthea patient is readable, with its urn:uuid references resolved.
+	r := e.do("GET", "/fhir/Patient/3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b", store.RoleClinician, "", "")
+	if r.status != 200 {
+		t.Fatalf("Synthea patient: %d %s", r.status, r.body)
+	}
+}
+
+func firstDiagnostic(body []byte) string {
+	var oo struct {
+		Issue []struct{ Diagnostics string } `json:"issue"`
+	}
+	_ = json.Unmarshal(body, &oo)
+	if len(oo.Issue) == 0 {
+		return ""
+	}
+	return oo.Issue[0].Diagnostics
+}
+
+func gunzip(t *testing.T, name string) []byte {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestLogsCarryNoPatientData sends patient data, good and bad, through every path with the log
+// at debug level and checks that no name or medical-record number reaches the log.
+func TestLogsCarryNoPatientData(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := queue.NewMemory(queue.MemoryOptions{Logger: log})
+	defer q.Close()
+	reg := prometheus.NewRegistry()
+	in := intake.New(st, q, intake.Options{Registerer: reg, Logger: log})
+	w := worker.New(st, mapping.StoreOnly{}, worker.Options{Registerer: reg, Logger: log})
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = q.Consume(cctx, w.Handle) }()
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log}))
+	defer srv.Close()
+	e := &env{t: t, srv: srv, store: st, tokens: map[store.Role]string{}}
+	for _, r := range []store.Role{store.RoleIntegration, store.RoleClinician} {
+		if err := st.CreateToken(ctx, store.Token{ID: string(r), Name: "t-" + string(r), Role: r, Hash: httpapi.HashToken("s-" + string(r))}); err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[r] = "s-" + string(r)
+	}
+	const name, mrn = "张三丰", "MRN-8848-7777"
+	patient := `{"resourceType":"Patient","id":"p-log","name":[{"text":"` + name + `"}],"identifier":[{"system":"urn:mrn","value":"` + mrn + `"}]}`
+	e.do("PUT", "/fhir/Patient/p-log", store.RoleIntegration, fj, patient)
+	e.do("PUT", "/fhir/Patient/p-log", store.RoleIntegration, fj, strings.Replace(patient, `"Patient"`, `"Patient","gender":"nonsense-`+mrn+`"`, 1))
+	e.do("POST", "/fhir/Observation", store.RoleIntegration, fj, `{"resourceType":"Observation","status":"final","code":{"text":"`+name+`"},"subject":{"identifier":{"value":"`+mrn+`"}},"valueString":"`+strings.Repeat("[", 100)+`"}`)
+	e.do("POST", "/fhir", store.RoleIntegration, fj, `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":`+patient+`,"request":{"method":"PUT","url":"Patient/`+mrn+`x"}}]}`)
+	e.do("GET", "/fhir/Patient/p-log", store.RoleClinician, "", "")
+	time.Sleep(200 * time.Millisecond) // let the worker log whatever it logs
+	if buf.Len() == 0 {
+		t.Fatal("nothing was logged: the test would prove nothing")
+	}
+	for _, secret := range []string{name, mrn} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("the log contains %q:\n%s", secret, buf.String())
+		}
 	}
 }

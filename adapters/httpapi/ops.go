@@ -122,8 +122,17 @@ func (s *Server) messageCounts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	type countJSON struct {
+		Source string `json:"source"`
+		Status string `json:"status"`
+		N      int64  `json:"count"`
+	}
+	rows := make([]countJSON, len(counts))
+	for i, c := range counts {
+		rows[i] = countJSON{c.Source, string(c.Status), c.N}
+	}
 	depth, derr := s.cfg.Queue.Depth(c.Request().Context())
-	out := map[string]any{"counts": counts}
+	out := map[string]any{"counts": rows}
 	if derr == nil {
 		out["queue_depth"] = depth
 	}

@@ -45,7 +45,8 @@ func (b *Bundle) Resolve(ctx context.Context, r Resolver) error {
 		switch e.Method {
 		case MethodPOST:
 			if e.ifNoneExist != "" {
-				id, p, err := lookup(e.Type, e.ifNoneExist)
+				// Senders write both "identifier=…" and "Patient?identifier=…"; both mean the same.
+				id, p, err := lookup(e.Type, strings.TrimPrefix(e.ifNoneExist, e.Type+"?"))
 				if err != nil {
 					return err
 				}
