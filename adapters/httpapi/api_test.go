@@ -204,6 +204,9 @@ func TestVersionsAndRead(t *testing.T) {
 		t.Fatalf("read: %d %s", r.status, r.body)
 	}
 	body := string(r.body)
+	if !strings.HasPrefix(body, `{"resourceType":"Observation","id":"k1","meta":{`) {
+		t.Errorf("read should start with resourceType, id and meta: %.80s", body)
+	}
 	for _, want := range []string{`"versionId":"2"`, `"lastUpdated":`, `6.90`, `"contained"`, `"_status"`, `"Patient/never-seen"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("read lacks %s: %s", want, body)

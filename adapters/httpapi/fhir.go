@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -161,29 +163,64 @@ func (s *Server) audit(c echo.Context, action, what, patientKey string) error {
 }
 
 // withMeta returns the stored JSON with the server's id, meta.versionId and meta.lastUpdated,
-// keeping everything else the sender sent (contained, extensions, unknown elements).
+// keeping everything else the sender sent (contained, extensions, unknown elements). It writes
+// resourceType, id and meta first, as people reading FHIR expect, then the rest in key order.
 func withMeta(body []byte, typ, id string, version int, updated time.Time) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	var m map[string]any
+	var m map[string]json.RawMessage
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("decode stored %s: %w", typ, err)
 	}
-	m["id"] = id
-	meta, _ := m["meta"].(map[string]any)
-	if meta == nil {
-		meta = map[string]any{}
+	meta := map[string]any{}
+	if raw, ok := m["meta"]; ok {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if err := d.Decode(&meta); err != nil || meta == nil {
+			meta = map[string]any{}
+		}
 	}
 	meta["versionId"] = strconv.Itoa(version)
 	meta["lastUpdated"] = instant(updated)
-	m["meta"] = meta
+	delete(m, "resourceType")
+	delete(m, "id")
+	delete(m, "meta")
+
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
-		return nil, fmt.Errorf("encode %s: %w", typ, err)
+	put := func(k string, v any) error {
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		buf.Write(kb)
+		buf.WriteByte(':')
+		if err := enc.Encode(v); err != nil {
+			return fmt.Errorf("encode %s.%s: %w", typ, k, err)
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		return nil
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	buf.WriteByte('{')
+	if err := put("resourceType", typ); err != nil {
+		return nil, err
+	}
+	if err := put("id", id); err != nil {
+		return nil, err
+	}
+	if err := put("meta", meta); err != nil {
+		return nil, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		buf.WriteByte(',')
+		kb, _ := json.Marshal(k)
+		buf.Write(kb)
+		buf.WriteByte(':')
+		buf.Write(m[k])
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 // instant formats a FHIR instant in UTC.
