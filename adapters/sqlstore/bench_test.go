@@ -87,32 +87,43 @@ func benchBody(id string, k int64) []byte {
 		id, id, k%50, k%500, 3+k%10, k%10)
 }
 
-// BenchmarkComplete records the worker's verdict on one message with one event: one
-// transaction per message, the worker's side of the throughput.
+// BenchmarkComplete records the worker's verdicts, one event each: "one" is a transaction per
+// message (Complete), "batch100" one per 100 messages (CompleteAll). messages/s is the figure.
 func BenchmarkComplete(b *testing.B) {
 	for _, db := range []struct {
 		name string
 		open func(testing.TB) *Store
 	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
-		b.Run(db.name, func(b *testing.B) {
-			s := db.open(b)
-			var n atomic.Int64
-			var ids []int64
-			for len(ids) < b.N {
-				for _, r := range acceptBundle(b, s, &n) {
-					ids = append(ids, r.MessageID)
-				}
+		for _, batch := range []int{1, 100} {
+			name := db.name + "/one"
+			if batch > 1 {
+				name = fmt.Sprint(db.name, "/batch", batch)
 			}
-			b.ResetTimer()
-			for i := range b.N {
-				ok, err := s.Complete(context.Background(), store.Completion{MessageID: ids[i], Status: store.StatusProcessed,
-					Events: []store.Event{{Kind: "lab.result", Patient: "Patient/p1", At: time.Now(), Resource: "Observation/x",
-						Data: []byte(`{"code":"2345-7","value":5.4}`)}}})
-				if err != nil || !ok {
-					b.Fatalf("Complete = %v, %v", ok, err)
+			b.Run(name, func(b *testing.B) {
+				s := db.open(b)
+				var n atomic.Int64
+				var cs []store.Completion
+				for len(cs) < b.N*batch {
+					for _, r := range acceptBundle(b, s, &n) {
+						cs = append(cs, completion(r.MessageID))
+					}
 				}
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "messages/s")
-		})
+				b.ResetTimer()
+				for i := range b.N {
+					done, err := s.CompleteAll(context.Background(), cs[i*batch:(i+1)*batch])
+					if err != nil || !done[0] {
+						b.Fatalf("CompleteAll = %v, %v", done, err)
+					}
+				}
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "messages/s")
+			})
+		}
 	}
+}
+
+// completion is a processed verdict with one event.
+func completion(id int64) store.Completion {
+	return store.Completion{MessageID: id, Status: store.StatusProcessed, Events: []store.Event{{
+		Kind: "lab.result", Patient: "Patient/p1", At: time.Now(), Resource: "Observation/x",
+		Data: []byte(`{"code":"2345-7","value":5.4}`)}}}
 }

@@ -28,11 +28,13 @@ func runContract(t *testing.T, open func(t *testing.T) *Store) {
 		{"AcceptCancelled", testAcceptCancelled},
 		{"AcceptConcurrent", testAcceptConcurrent},
 		{"AcceptInvalid", testAcceptInvalid},
+		{"AcceptLarge", testAcceptLarge},
 		{"ResourceNotFound", testResourceNotFound},
 		{"Identifiers", testIdentifiers},
 		{"CompleteOnce", testCompleteOnce},
 		{"CompleteConcurrent", testCompleteConcurrent},
 		{"CompleteStatuses", testCompleteStatuses},
+		{"CompleteAll", testCompleteAll},
 		{"Pending", testPending},
 		{"Backlog", testBacklog},
 		{"Requeue", testRequeue},
@@ -346,6 +348,28 @@ func testAcceptInvalid(t *testing.T, s *Store) {
 	}
 }
 
+// testAcceptLarge stores more entries than SQLite takes bind parameters in one statement.
+func testAcceptLarge(t *testing.T, s *Store) {
+	in := make([]store.Incoming, 3000)
+	for i := range in {
+		in[i] = res("Observation", fmt.Sprint("o", i), "h")
+		in[i].Identifiers = []store.Identifier{{System: "acc", Value: fmt.Sprint(i)}}
+	}
+	rs := accept(t, s, in...)
+	for i, r := range rs {
+		wantResult(t, r, store.OutcomeCreated, 1, true)
+		if i > 0 && r.MessageID <= rs[i-1].MessageID {
+			t.Fatalf("message ids out of entry order at %d: %d after %d", i, r.MessageID, rs[i-1].MessageID)
+		}
+	}
+	if id, err := s.LookupIdentifier(t.Context(), "Observation", store.Identifier{System: "acc", Value: "2999"}); err != nil || id != "o2999" {
+		t.Fatalf("LookupIdentifier = %q, %v", id, err)
+	}
+	if got := resource(t, s, "Observation", "o2999"); got.VersionID != 1 {
+		t.Fatalf("Resource = %+v", got)
+	}
+}
+
 func testResourceNotFound(t *testing.T, s *Store) {
 	if _, err := s.Resource(t.Context(), "Patient", "nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Resource of an unknown id: %v, want ErrNotFound", err)
@@ -486,6 +510,40 @@ func testCompleteStatuses(t *testing.T, s *Store) {
 	}
 	if m := message(t, s, rs[2].MessageID); m.Status != store.StatusReceived {
 		t.Fatalf("message after refused Completes = %+v", m)
+	}
+}
+
+func testCompleteAll(t *testing.T, s *Store) {
+	ctx := t.Context()
+	rs := accept(t, s, res("Observation", "a", "h"), res("Observation", "b", "h"), res("Observation", "c", "h"))
+	ev := []store.Event{{Kind: "k", Patient: "Patient/p1", At: time.Now()}}
+	a := store.Completion{MessageID: rs[0].MessageID, Status: store.StatusProcessed, Events: ev}
+	b := store.Completion{MessageID: rs[1].MessageID, Status: store.StatusFailed, Error: "bad"}
+	c := store.Completion{MessageID: rs[2].MessageID, Status: store.StatusProcessed, Events: ev}
+
+	// A batch with an invalid verdict is refused whole.
+	if _, err := s.CompleteAll(ctx, []store.Completion{c, {MessageID: rs[1].MessageID, Status: store.StatusStale}}); err == nil {
+		t.Fatal("CompleteAll with an invalid status succeeded")
+	}
+	if m := message(t, s, rs[2].MessageID); m.Status != store.StatusReceived {
+		t.Fatalf("message of a refused batch = %+v", m)
+	}
+
+	done, err := s.CompleteAll(ctx, []store.Completion{a, b, a, {MessageID: 999999, Status: store.StatusProcessed}})
+	if err != nil || !reflect.DeepEqual(done, []bool{true, true, false, false}) {
+		t.Fatalf("CompleteAll = %v, %v, want [true true false false]", done, err)
+	}
+	if m := message(t, s, rs[0].MessageID); m.Applied != 1 || m.Status != store.StatusProcessed {
+		t.Fatalf("message completed twice in a batch = %+v", m)
+	}
+	if m := message(t, s, rs[1].MessageID); m.Status != store.StatusFailed || m.Error != "bad" {
+		t.Fatalf("failed message = %+v", m)
+	}
+	if got, _ := s.Events(ctx, "Patient/p1"); len(got) != 1 {
+		t.Fatalf("%d events, want 1", len(got))
+	}
+	if done, err := s.CompleteAll(ctx, nil); err != nil || len(done) != 0 {
+		t.Fatalf("CompleteAll(nil) = %v, %v", done, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package sqlstore implements store.Store over database/sql for SQLite (the embedded default)
 // and PostgreSQL. One implementation serves both; a small dialect covers what differs
-// (placeholders, error codes, locking). The schemas live in migrations/<dialect>/*.sql.
+// (placeholders, multi-row parameters, error codes, locking). The schemas live in
+// migrations/<dialect>/*.sql.
 //
 // Times are stored as integer unix microseconds, UTC, on both databases, so they sort and
 // compare in plain SQL; they come back as time.Time in UTC.
@@ -43,14 +44,15 @@ type Store struct {
 // dialect is what differs between the two databases.
 type dialect struct {
 	name string // "sqlite" or "postgres": also the migrations folder
-	// maxParams bounds the bind parameters of one statement; multi-row inserts are cut to fit.
-	maxParams int
 }
 
 var (
-	sqliteDialect   = dialect{name: "sqlite", maxParams: 32766}
-	postgresDialect = dialect{name: "postgres", maxParams: 65535}
+	sqliteDialect   = dialect{name: "sqlite"}
+	postgresDialect = dialect{name: "postgres"}
 )
+
+// sqliteMaxParams is SQLite's bound on the bind parameters of one statement.
+const sqliteMaxParams = 32766
 
 func (d dialect) postgres() bool { return d.name == "postgres" }
 
@@ -259,8 +261,8 @@ func limitOr(limit, def int) int {
 	return limit
 }
 
-// batch is a row source for one statement: the rows of a multi-row insert, or the list of an
-// IN (…). It is written after INSERT INTO t (columns) or inside IN ( ).
+// batch is a row source for one statement: the rows of a multi-row insert, the list of an
+// IN (…), a CTE's rows. It goes after INSERT INTO t (columns), inside IN ( ) or AS ( ).
 type batch struct {
 	rows string
 	args []any
@@ -269,7 +271,7 @@ type batch struct {
 // batches turns rows (each one value per column, the columns of PostgreSQL types pgTypes) into
 // row sources. SQLite gets VALUES lists, cut to fit its bound on bind parameters. PostgreSQL
 // gets one array per column expanded by unnest: a single statement whatever the number of
-// rows, with the same text every time, so its prepared statement and plan are reused.
+// rows, with the same text every time, so pgx prepares it once per connection.
 func (s *Store) batches(pgTypes []string, rows [][]any) []batch {
 	if len(rows) == 0 {
 		return nil
@@ -289,7 +291,7 @@ func (s *Store) batches(pgTypes []string, rows [][]any) []batch {
 		return []batch{{rows: "SELECT * FROM unnest(" + strings.Join(casts, ", ") + ")", args: arrays}}
 	}
 	var out []batch
-	per := s.d.maxParams / cols
+	per := sqliteMaxParams / cols
 	for lo := 0; lo < len(rows); lo += per {
 		hi := min(lo+per, len(rows))
 		args := make([]any, 0, cols*(hi-lo))

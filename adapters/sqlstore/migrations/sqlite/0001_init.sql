@@ -29,9 +29,10 @@ CREATE TABLE messages (
 -- Pending (a patient's received messages in arrival order) and Backlog (received messages,
 -- grouped by patient). Partial: received messages are few once the worker keeps up.
 CREATE INDEX messages_pending ON messages (patient_key, id) WHERE status = 'received';
--- Listing by status (and source), and Counts from the index alone. Listing all messages, or
--- one source's, walks the primary key: most messages match.
-CREATE INDEX messages_status ON messages (status, source, id);
+-- Listing by status in id order (source, when also given, is checked in the index), Requeue,
+-- and Counts from the index alone. Listing all messages, or one source's, walks the primary
+-- key: most messages match.
+CREATE INDEX messages_status ON messages (status, id, source);
 
 -- The current version of each resource. The body is the current message's.
 -- last_version is the highest version number handed out, stale versions included, so a stale
