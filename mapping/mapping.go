@@ -3,6 +3,13 @@
 //
 // It is pure: it reads the resource it is given and answers with events, or says what it still
 // needs (a parked resource), or why it cannot map it. It imports no adapter.
+//
+// The events form one small vocabulary (the Kind* constants, each with its Data struct):
+// admitted, transferred, discharged, diagnosed, operated, ordered, result, imaging, documented,
+// died, adverse_event, and cancelled, which withdraws an earlier event of the same Key. Codes
+// are translated to the standards the rules are written in (ICD-10, ICD-9-CM-3, LOINC) through
+// the code maps a source's Profile names; a code no map knows is kept and reported in
+// Result.Unmapped. Clinical is the Mapper; New builds it.
 package mapping
 
 import (
@@ -22,6 +29,9 @@ type Input struct {
 	Deleted  bool
 	Source   string // source system: his, lis, pacs, generic…
 	Hospital string
+	// Profile names the source profile to map with (the sending token's); empty means the
+	// profile named like Source, and "generic" when there is none.
+	Profile string
 }
 
 // Ref is "Type/id".
@@ -31,7 +41,11 @@ func (in Input) Ref() string { return in.Type + "/" + in.ID }
 type Event struct {
 	// Key identifies the fact the event states, e.g. "Observation/o1#result": a later version of
 	// the same resource restates it, so consumers keep the latest event per key.
-	Key       string          `json:"key"`
+	Key string `json:"key"`
+	// Version is the Input.Version the event was mapped from. The latest event of a Key is the
+	// one of the highest Version (a parked older version may be mapped after a newer one), and
+	// of two with one Version the one mapped last (a dependency it reads may have changed).
+	Version   int             `json:"version"`
 	Kind      string          `json:"kind"`
 	Patient   string          `json:"patient"`
 	Encounter string          `json:"encounter,omitempty"`
@@ -44,9 +58,9 @@ type Event struct {
 
 // Code is a coded value as received.
 type Code struct {
-	System  string `json:"system"`
-	Code    string `json:"code"`
-	Display string `json:"display,omitempty"`
+	System  string `json:"system" yaml:"system"`
+	Code    string `json:"code" yaml:"code"`
+	Display string `json:"display,omitempty" yaml:"display"`
 }
 
 // Result is what mapping one resource produced.
