@@ -38,6 +38,13 @@ func runContract(t *testing.T, open func(t *testing.T) *Store) {
 		{"Pending", testPending},
 		{"Backlog", testBacklog},
 		{"Requeue", testRequeue},
+		{"FlagsAndNeeds", testFlagsAndNeeds},
+		{"Unpark", testUnpark},
+		{"RequeueAll", testRequeueAll},
+		{"UnmappedCodes", testUnmappedCodes},
+		{"LostRace", testLostRace},
+		{"ReceivedBefore", testReceivedBefore},
+		{"Documents", testDocuments},
 		{"Messages", testMessages},
 		{"Counts", testCounts},
 		{"Events", testEvents},
@@ -735,12 +742,12 @@ func testEvents(t *testing.T, s *Store) {
 	t1 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	t0 := t1.Add(-time.Hour)
 	e1 := []store.Event{
-		{Kind: "b", Patient: "Patient/p1", Encounter: "Encounter/e1", Hospital: "h1", Source: "lis", At: t1,
-			Resource: "Observation/o1", Data: json.RawMessage(`{"a": [1, 2], "b": "x"}`)},
+		{Key: "lab|Encounter/e1|2345-7", Version: 3, Kind: "b", Patient: "Patient/p1", Encounter: "Encounter/e1", Hospital: "h1",
+			Source: "lis", At: t1, Resource: "Observation/o1", Data: json.RawMessage(`{"a": [1, 2], "b": "x"}`)},
 		{Kind: "c", Patient: "Patient/p1", At: t1, Resource: "Observation/o1"},
 		{Kind: "other", Patient: "Patient/p9", At: t0},
 	}
-	e2 := []store.Event{{Kind: "a", Patient: "Patient/p1", At: t0, Resource: "Observation/o2", Data: json.RawMessage(`{}`)}}
+	e2 := []store.Event{{Key: "k2", Version: 1, Kind: "a", Patient: "Patient/p1", At: t0, Resource: "Observation/o2", Data: json.RawMessage(`{}`)}}
 	for i, evs := range [][]store.Event{e1, e2} {
 		if ok, err := s.Complete(ctx, store.Completion{MessageID: rs[i].MessageID, Status: store.StatusProcessed, Events: evs}); !ok || err != nil {
 			t.Fatalf("Complete = %v, %v", ok, err)

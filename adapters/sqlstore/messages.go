@@ -52,7 +52,7 @@ func (s *Store) LookupIdentifier(ctx context.Context, typ string, ident store.Id
 }
 
 const messageSelect = `SELECT id, source, hospital, resource_type, resource_id, version_id, hash, body,
-	deleted, patient_key, received_at, source_updated, status, error, applied, processed_at FROM messages `
+	deleted, patient_key, received_at, source_updated, status, error, flags, applied, processed_at FROM messages `
 
 func scanMessages(rows *sql.Rows) ([]store.Message, error) {
 	defer rows.Close()
@@ -61,10 +61,16 @@ func scanMessages(rows *sql.Rows) ([]store.Message, error) {
 		var m store.Message
 		var received int64
 		var sourceUpdated, processed sql.NullInt64
+		var flags sql.NullString
 		if err := rows.Scan(&m.ID, &m.Source, &m.Hospital, &m.Type, &m.ResourceID, &m.VersionID, &m.Hash,
-			&m.Body, &m.Deleted, &m.PatientKey, &received, &sourceUpdated, &m.Status, &m.Error, &m.Applied,
-			&processed); err != nil {
+			&m.Body, &m.Deleted, &m.PatientKey, &received, &sourceUpdated, &m.Status, &m.Error, &flags,
+			&m.Applied, &processed); err != nil {
 			return nil, err
+		}
+		if flags.Valid {
+			if err := json.Unmarshal([]byte(flags.String), &m.Flags); err != nil {
+				return nil, fmt.Errorf("message %d: flags: %w", m.ID, err)
+			}
 		}
 		m.ReceivedAt = fromMicros(received)
 		m.SourceUpdated = fromNullMicros(sourceUpdated)
@@ -74,12 +80,67 @@ func scanMessages(rows *sql.Rows) ([]store.Message, error) {
 	return ms, rows.Err()
 }
 
+// messages reads the messages selected by where, with the Needs of those that are parked.
 func (s *Store) messages(ctx context.Context, q querier, where string, args ...any) ([]store.Message, error) {
 	rows, err := s.query(ctx, q, messageSelect+where, args...)
 	if err != nil {
 		return nil, err
 	}
-	return scanMessages(rows)
+	ms, err := scanMessages(rows)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.loadNeeds(ctx, q, ms); err != nil {
+		return nil, fmt.Errorf("waits: %w", err)
+	}
+	return ms, nil
+}
+
+// loadNeeds fills in the Needs of the parked messages of ms, sorted: only parked messages have
+// waits, so a list without any (Pending's) costs no query.
+func (s *Store) loadNeeds(ctx context.Context, q querier, ms []store.Message) error {
+	index := make(map[int64]int)
+	var ids [][]any
+	for i, m := range ms {
+		if m.Status == store.StatusParked {
+			index[m.ID] = i
+			ids = append(ids, []any{m.ID})
+		}
+	}
+	for _, b := range s.batches([]string{"bigint"}, ids) {
+		rows, err := s.query(ctx, q, `SELECT message_id, ref FROM message_waits
+			WHERE message_id IN (`+b.rows+`) ORDER BY message_id, ref`, b.args...)
+		if err != nil {
+			return err
+		}
+		err = eachRow(rows, func(sc scanner) error {
+			var id int64
+			var ref string
+			if err := sc.Scan(&id, &ref); err != nil {
+				return err
+			}
+			m := &ms[index[id]]
+			m.Needs = append(m.Needs, ref)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type scanner interface{ Scan(...any) error }
+
+// eachRow calls fn for every row, then closes rows.
+func eachRow(rows *sql.Rows, fn func(scanner) error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // Pending returns up to limit (default 100) received messages for the patient key, oldest first.
@@ -104,10 +165,13 @@ func (s *Store) Complete(ctx context.Context, c store.Completion) (bool, error) 
 
 // CompleteAll records several verdicts in one transaction, all or nothing; done[i] is what
 // Complete would have returned for cs[i] (a second verdict on the same message in cs is
-// false). One commit and two statements for many messages: a commit waits for the disk on
+// false). One commit and a few statements for many messages: a commit waits for the disk on
 // PostgreSQL, and one per message caps a worker at several hundred messages a second.
 //
-// Not part of store.Store (yet): a worker that holds *Store may use it.
+// With the verdicts that changed their message, and only those, it writes their events, the
+// waits of parked ones (Needs, deduplicated; empty refs ignored; Needs of other statuses are
+// not kept) and counts their unmapped codes under the message's source. Flags are stored on
+// the message, replacing those of an earlier verdict (Requeue and Unpark keep them).
 func (s *Store) CompleteAll(ctx context.Context, cs []store.Completion) ([]bool, error) {
 	done := make([]bool, len(cs))
 	first := make(map[int64]int, len(cs)) // message id -> index of its first verdict
@@ -124,33 +188,69 @@ func (s *Store) CompleteAll(ctx context.Context, cs []store.Completion) ([]bool,
 		if c.Status == store.StatusProcessed {
 			applied = 1
 		}
-		rows = append(rows, []any{c.MessageID, string(c.Status), c.Error, applied})
+		flags, err := flagsValue(c.Flags)
+		if err != nil {
+			return nil, fmt.Errorf("complete message %d: %w", c.MessageID, err)
+		}
+		rows = append(rows, []any{c.MessageID, string(c.Status), c.Error, applied, flags})
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		at := micros(now())
-		var events [][]any
-		for _, b := range s.batches([]string{"bigint", "text", "text", "int"}, rows) {
-			// The status = 'received' condition is the guard: of concurrent verdicts on a
-			// message exactly one changes the row, and only its events are written.
-			updated, err := s.query(ctx, tx, `WITH v (id, status, error, applied) AS (`+b.rows+`)
-				UPDATE messages SET status = v.status, error = v.error,
-					applied = messages.applied + v.applied, processed_at = ?
-				FROM v WHERE messages.id = v.id AND messages.status = 'received'
-				RETURNING messages.id`, append(b.args, at)...)
-			if err != nil {
+		if s.d.postgres() {
+			// The commit of a completion need not wait for the disk. A completion lost in a
+			// crash (one of the last 3 × wal_writer_delay, 600 ms by default) is lost whole,
+			// one transaction: its messages are still 'received' and none of its events,
+			// waits or code counts exist, so the worker redoes them (Pending and Backlog find
+			// them) and nothing is lost or applied twice. Accept keeps the default and stays
+			// fully durable; and as the WAL is flushed in order, each Accept's commit also
+			// makes durable every completion committed before it.
+			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
 				return err
-			}
-			ids, err := scanAll[int64](updated)
-			if err != nil {
-				return err
-			}
-			for _, id := range ids {
-				i := first[id]
-				done[i] = true
-				events = append(events, eventRows(id, cs[i].Events)...)
 			}
 		}
-		return s.insertEvents(ctx, tx, events)
+		at := micros(now())
+		var events, waits [][]any
+		codes := unmappedCounts{}
+		for _, b := range s.batches([]string{"bigint", "text", "text", "int", "text"}, rows) {
+			// The status = 'received' condition is the guard: of concurrent verdicts on a
+			// message exactly one changes the row, and only its events are written.
+			updated, err := s.query(ctx, tx, `WITH v (id, status, error, applied, flags) AS (`+b.rows+`)
+				UPDATE messages SET status = v.status, error = v.error, flags = v.flags,
+					applied = messages.applied + v.applied, processed_at = ?
+				FROM v WHERE messages.id = v.id AND messages.status = 'received'
+				RETURNING messages.id, messages.source`, append(b.args, at)...)
+			if err != nil {
+				return err
+			}
+			err = eachRow(updated, func(sc scanner) error {
+				var id int64
+				var source string
+				if err := sc.Scan(&id, &source); err != nil {
+					return err
+				}
+				i := first[id]
+				done[i] = true
+				c := &cs[i]
+				events = append(events, eventRows(id, c.Events)...)
+				if c.Status == store.StatusParked {
+					waits = append(waits, waitRows(id, c.Needs)...)
+				}
+				codes.add(source, c.Unmapped)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if err := s.insertEvents(ctx, tx, events); err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		if err := s.insertWaits(ctx, tx, waits); err != nil {
+			return fmt.Errorf("insert waits: %w", err)
+		}
+		if err := s.countUnmapped(ctx, tx, codes, at); err != nil {
+			return fmt.Errorf("count unmapped codes: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		if len(cs) == 1 {
@@ -159,6 +259,59 @@ func (s *Store) CompleteAll(ctx context.Context, cs []store.Completion) ([]bool,
 		return nil, fmt.Errorf("complete %d messages: %w", len(cs), err)
 	}
 	return done, nil
+}
+
+// flagsValue is the flags column: a JSON array, NULL when there are none.
+func flagsValue(flags []string) (any, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(flags)
+	if err != nil {
+		return nil, fmt.Errorf("flags: %w", err)
+	}
+	return string(b), nil
+}
+
+// waitRows are the message_waits rows of a parked message: its distinct, non-empty needs.
+func waitRows(messageID int64, needs []string) [][]any {
+	var rows [][]any
+	seen := make(map[string]bool, len(needs))
+	for _, ref := range needs {
+		if ref == "" || seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		rows = append(rows, []any{ref, messageID})
+	}
+	return rows
+}
+
+// insertWaits writes waits. A row already there is left as it is: a message only has waits
+// while parked, but an old row must not make the whole batch of verdicts fail.
+func (s *Store) insertWaits(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+	for _, b := range s.batches([]string{"text", "bigint"}, rows) {
+		_, err := s.exec(ctx, tx, `INSERT INTO message_waits (ref, message_id) `+b.rows+`
+			ON CONFLICT (ref, message_id) DO NOTHING`, b.args...)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteWaits deletes every wait of the messages ids.
+func (s *Store) deleteWaits(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	rows := make([][]any, len(ids))
+	for i, id := range ids {
+		rows[i] = []any{id}
+	}
+	for _, b := range s.batches([]string{"bigint"}, rows) {
+		if _, err := s.exec(ctx, tx, "DELETE FROM message_waits WHERE message_id IN ("+b.rows+")", b.args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func checkCompletion(c store.Completion) error {
@@ -176,7 +329,7 @@ func checkCompletion(c store.Completion) error {
 	return nil
 }
 
-var eventTypes = []string{"bigint", "int", "text", "text", "text", "text", "text", "bigint", "text", "jsonb"}
+var eventTypes = []string{"bigint", "int", "text", "int", "text", "text", "text", "text", "text", "bigint", "text", "jsonb"}
 
 // eventRows are the events rows of a message; seq is the position in its completion.
 func eventRows(messageID int64, events []store.Event) [][]any {
@@ -186,15 +339,15 @@ func eventRows(messageID int64, events []store.Event) [][]any {
 		if len(e.Data) > 0 {
 			data = string(e.Data)
 		}
-		rows[i] = []any{messageID, i, e.Kind, e.Patient, e.Encounter, e.Hospital, e.Source, micros(e.At), e.Resource, data}
+		rows[i] = []any{messageID, i, e.Key, e.Version, e.Kind, e.Patient, e.Encounter, e.Hospital, e.Source, micros(e.At), e.Resource, data}
 	}
 	return rows
 }
 
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, rows [][]any) error {
 	for _, b := range s.batches(eventTypes, rows) {
-		_, err := s.exec(ctx, tx, `INSERT INTO events (message_id, seq, kind, patient, encounter, hospital,
-			source, at, resource, data) `+b.rows, b.args...)
+		_, err := s.exec(ctx, tx, `INSERT INTO events (message_id, seq, key, version, kind, patient, encounter,
+			hospital, source, at, resource, data) `+b.rows, b.args...)
 		if err != nil {
 			return err
 		}
@@ -219,8 +372,9 @@ func (s *Store) Backlog(ctx context.Context, before time.Time, limit int) ([]str
 	return keys, nil
 }
 
-// Requeue sets those of ids that are failed or parked back to received (clearing the error and
-// processing time) and returns their distinct patient keys, sorted.
+// Requeue sets those of ids that are failed or parked back to received (clearing the error,
+// processing time and waits; the flags stay until the next verdict replaces them) and returns
+// their distinct patient keys, sorted.
 func (s *Store) Requeue(ctx context.Context, ids []int64) ([]string, error) {
 	rows := make([][]any, len(ids))
 	for i, id := range ids {
@@ -228,25 +382,148 @@ func (s *Store) Requeue(ctx context.Context, ids []int64) ([]string, error) {
 	}
 	var keys []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var requeued []int64
 		for _, b := range s.batches([]string{"bigint"}, rows) {
-			updated, err := s.query(ctx, tx, `UPDATE messages SET status = 'received', error = '', processed_at = NULL
-				WHERE id IN (`+b.rows+`) AND status IN ('failed', 'parked') RETURNING patient_key`, b.args...)
+			got, err := s.requeue(ctx, tx, `id IN (`+b.rows+`) AND status IN ('failed', 'parked')`, b.args...)
 			if err != nil {
 				return err
 			}
-			got, err := scanAll[string](updated)
-			if err != nil {
-				return err
+			for _, r := range got {
+				requeued = append(requeued, r.id)
+				keys = append(keys, r.patientKey)
 			}
-			keys = append(keys, got...)
 		}
-		return nil
+		return s.deleteWaits(ctx, tx, requeued)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("requeue %d messages: %w", len(ids), err)
 	}
 	slices.Sort(keys)
 	return slices.Compact(keys), nil
+}
+
+// RequeueAll sets every message of the status (failed or parked), of the source when it is not
+// empty, back to received as Requeue does, and returns their distinct patient keys, sorted.
+func (s *Store) RequeueAll(ctx context.Context, status store.Status, source string) ([]string, error) {
+	if status != store.StatusFailed && status != store.StatusParked {
+		return nil, fmt.Errorf("requeue all %s messages: only failed or parked ones can be requeued", status)
+	}
+	where, args := "status = ?", []any{string(status)}
+	if source != "" {
+		where += " AND source = ?"
+		args = append(args, source)
+	}
+	var keys []string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		got, err := s.requeue(ctx, tx, where, args...)
+		if err != nil {
+			return err
+		}
+		ids := make([]int64, len(got))
+		for i, r := range got {
+			ids[i] = r.id
+			keys = append(keys, r.patientKey)
+		}
+		if status != store.StatusParked {
+			return nil // only parked messages have waits
+		}
+		return s.deleteWaits(ctx, tx, ids)
+	})
+	if err != nil {
+		if source != "" {
+			return nil, fmt.Errorf("requeue all %s messages of %s: %w", status, source, err)
+		}
+		return nil, fmt.Errorf("requeue all %s messages: %w", status, err)
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys), nil
+}
+
+// Unpark sets the parked messages waiting for any of refs back to received (clearing the
+// error and processing time, as Requeue does), deletes all their waits, and returns their
+// distinct patient keys, sorted. It is called after every completed batch and mostly finds
+// nothing: it first looks on the read pool (by the primary key of message_waits) and takes no
+// write transaction when nothing waits for refs.
+func (s *Store) Unpark(ctx context.Context, refs []string) ([]string, error) {
+	var rows [][]any
+	seen := make(map[string]bool, len(refs))
+	for _, ref := range refs {
+		if ref != "" && !seen[ref] {
+			seen[ref] = true
+			rows = append(rows, []any{ref})
+		}
+	}
+	bs := s.batches([]string{"text"}, rows)
+	waiting := false
+	for _, b := range bs {
+		var one int
+		err := s.queryRow(ctx, s.r, `SELECT 1 FROM message_waits WHERE ref IN (`+b.rows+`) LIMIT 1`, b.args...).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("unpark %d refs: %w", len(rows), err)
+		}
+		waiting = true
+		break
+	}
+	if !waiting {
+		return nil, nil
+	}
+	var keys []string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var ids []int64
+		for _, b := range bs {
+			got, err := s.requeue(ctx, tx, `status = 'parked'
+				AND id IN (SELECT message_id FROM message_waits WHERE ref IN (`+b.rows+`))`, b.args...)
+			if err != nil {
+				return err
+			}
+			for _, r := range got {
+				ids = append(ids, r.id)
+				keys = append(keys, r.patientKey)
+			}
+		}
+		return s.deleteWaits(ctx, tx, ids)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unpark %d refs: %w", len(rows), err)
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys), nil
+}
+
+type requeued struct {
+	id         int64
+	patientKey string
+}
+
+// requeue sets the failed or parked messages matching where (a condition on messages written
+// with ? placeholders, args its values) back to received. On PostgreSQL the rows are locked in
+// id order first, so two calls whose sets overlap (an Unpark and a RequeueAll, say) wait for
+// each other instead of deadlocking.
+func (s *Store) requeue(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]requeued, error) {
+	lock := ""
+	if s.d.postgres() {
+		lock = " FOR UPDATE"
+	}
+	rows, err := s.query(ctx, tx, `UPDATE messages SET status = 'received', error = '', processed_at = NULL
+		WHERE id IN (SELECT id FROM messages WHERE `+where+` ORDER BY id`+lock+`)
+			AND status IN ('failed', 'parked')
+		RETURNING id, patient_key`, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []requeued
+	err = eachRow(rows, func(sc scanner) error {
+		var r requeued
+		if err := sc.Scan(&r.id, &r.patientKey); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
 }
 
 // scanAll reads a one-column result.
@@ -288,6 +565,10 @@ func (s *Store) Messages(ctx context.Context, f store.MessageFilter) ([]store.Me
 		where = append(where, "source = ?")
 		args = append(args, f.Source)
 	}
+	if !f.ReceivedBefore.IsZero() {
+		where = append(where, "received_at < ?")
+		args = append(args, micros(f.ReceivedBefore))
+	}
 	args = append(args, limitOr(f.Limit, defaultLimit))
 	ms, err := s.messages(ctx, s.r, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id LIMIT ?", args...)
 	if err != nil {
@@ -319,7 +600,7 @@ func (s *Store) Counts(ctx context.Context) ([]store.Count, error) {
 
 // Events returns the events of a patient ordered by time, then message and position.
 func (s *Store) Events(ctx context.Context, patientKey string) ([]store.Event, error) {
-	rows, err := s.query(ctx, s.r, `SELECT kind, patient, encounter, hospital, source, at, resource, data
+	rows, err := s.query(ctx, s.r, `SELECT key, version, kind, patient, encounter, hospital, source, at, resource, data
 		FROM events WHERE patient = ? ORDER BY at, message_id, seq`, patientKey)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
@@ -330,7 +611,7 @@ func (s *Store) Events(ctx context.Context, patientKey string) ([]store.Event, e
 		var e store.Event
 		var at int64
 		var data []byte
-		if err := rows.Scan(&e.Kind, &e.Patient, &e.Encounter, &e.Hospital, &e.Source, &at, &e.Resource, &data); err != nil {
+		if err := rows.Scan(&e.Key, &e.Version, &e.Kind, &e.Patient, &e.Encounter, &e.Hospital, &e.Source, &at, &e.Resource, &data); err != nil {
 			return nil, fmt.Errorf("events: %w", err)
 		}
 		e.At = fromMicros(at)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -118,6 +119,68 @@ func TestReopen(t *testing.T) {
 		u := postgresSchema(t)
 		reopen(t, func() (*Store, error) { return OpenPostgres(t.Context(), u) })
 	})
+}
+
+// TestUpgrade opens a database created and filled at schema version 1, as installed ones are:
+// the later migrations apply and the old messages read and requeue like new ones.
+func TestUpgrade(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		db, err := sql.Open("sqlite", filepath.Join(dir, "lujing.db")+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		upgrade(t, &Store{d: sqliteDialect, w: db, r: db}, func() (*Store, error) { return OpenSQLite(t.Context(), dir) })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		u := postgresSchema(t)
+		db, err := sql.Open("pgx", u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		upgrade(t, &Store{d: postgresDialect, w: db, r: db}, func() (*Store, error) { return OpenPostgres(t.Context(), u) })
+	})
+}
+
+func upgrade(t *testing.T, old *Store, open func() (*Store, error)) {
+	ctx := t.Context()
+	ms, err := loadMigrations(old.d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.inTx(ctx, func(tx *sql.Tx) error { return old.applyMigration(ctx, tx, ms[0], ms[:1]) }); err != nil {
+		t.Fatal(err)
+	}
+	rs := accept(t, old, res("Observation", "o1", "h"), res("Observation", "o2", "h"))
+	// Parked the way version 1 parked: no flags, no waits.
+	if _, err := old.exec(ctx, old.w, "UPDATE messages SET status = 'parked', error = 'w' WHERE id = ?", rs[0].MessageID); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkMigrated(t, s)
+	if m := message(t, s, rs[0].MessageID); m.Status != store.StatusParked || m.Flags != nil || m.Needs != nil {
+		t.Fatalf("old parked message = %+v", m)
+	}
+	if keys, err := s.RequeueAll(ctx, store.StatusParked, ""); err != nil || len(keys) != 1 || keys[0] != "Patient/p1" {
+		t.Fatalf("RequeueAll = %v, %v", keys, err)
+	}
+	done, err := s.CompleteAll(ctx, []store.Completion{
+		{MessageID: rs[0].MessageID, Status: store.StatusParked, Needs: []string{"Encounter/e1"}, Flags: []string{"f"}},
+		{MessageID: rs[1].MessageID, Status: store.StatusProcessed, Unmapped: []store.Code{{System: "s", Code: "c"}}},
+	})
+	if err != nil || !done[0] || !done[1] {
+		t.Fatalf("CompleteAll = %v, %v", done, err)
+	}
+	if keys, err := s.Unpark(ctx, []string{"Encounter/e1"}); err != nil || len(keys) != 1 {
+		t.Fatalf("Unpark = %v, %v", keys, err)
+	}
 }
 
 func reopen(t *testing.T, open func() (*Store, error)) {
