@@ -66,13 +66,15 @@ type messageJSON struct {
 	Deleted     bool       `json:"deleted,omitempty"`
 	Status      string     `json:"status"`
 	Error       string     `json:"error,omitempty"`
+	Flags       []string   `json:"flags,omitempty"`
+	Needs       []string   `json:"needs,omitempty"`
 	ReceivedAt  time.Time  `json:"received_at"`
 	ProcessedAt *time.Time `json:"processed_at,omitempty"`
 }
 
 func toMessageJSON(m store.Message) messageJSON {
 	out := messageJSON{ID: m.ID, Source: m.Source, Resource: m.Type + "/" + m.ResourceID, Version: m.VersionID,
-		Deleted: m.Deleted, Status: string(m.Status), Error: m.Error, ReceivedAt: m.ReceivedAt.UTC()}
+		Deleted: m.Deleted, Status: string(m.Status), Error: m.Error, Flags: m.Flags, Needs: m.Needs, ReceivedAt: m.ReceivedAt.UTC()}
 	if !m.ProcessedAt.IsZero() {
 		t := m.ProcessedAt.UTC()
 		out.ProcessedAt = &t
@@ -85,10 +87,10 @@ func toMessageJSON(m store.Message) messageJSON {
 func (s *Server) listMessages(c echo.Context) error {
 	f := store.MessageFilter{Status: store.Status(c.QueryParam("status")), Source: c.QueryParam("source"), Limit: 100}
 	switch f.Status {
-	case "", store.StatusReceived, store.StatusProcessed, store.StatusFailed, store.StatusParked, store.StatusStale:
+	case "", store.StatusReceived, store.StatusProcessed, store.StatusFailed, store.StatusParked:
 	default:
 		return &resource.Error{Status: http.StatusBadRequest, Issues: []resource.Issue{{Severity: "error", Code: "value", Expression: "status",
-			Diagnostics: "status must be one of received, processed, failed, parked, stale"}}}
+			Diagnostics: "status must be one of received, processed, failed, parked"}}}
 	}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -97,6 +99,13 @@ func (s *Server) listMessages(c echo.Context) error {
 				Diagnostics: "limit must be a number from 1 to 1000"}}}
 		}
 		f.Limit = n
+	}
+	if v := c.QueryParam("older_than"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return badParam("older_than", "older_than must be a duration such as 30m or 24h")
+		}
+		f.ReceivedBefore = s.cfg.Now().Add(-d)
 	}
 	if v := c.QueryParam("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -28,6 +28,10 @@ type Store interface {
 	Message(ctx context.Context, id int64) (store.Message, error)
 	Counts(ctx context.Context) ([]store.Count, error)
 	Requeue(ctx context.Context, ids []int64) ([]string, error)
+	RequeueAll(ctx context.Context, status store.Status, source string) ([]string, error)
+	UnmappedCodes(ctx context.Context, limit int) ([]store.UnmappedCode, error)
+	PutDocument(ctx context.Context, d store.Document) error
+	Documents(ctx context.Context, kind string) ([]store.Document, error)
 	Ping(ctx context.Context) error
 }
 
@@ -48,6 +52,9 @@ type Config struct {
 	MaxBody  int64 // request body limit in bytes, default 16 MiB
 	Version  string
 	Now      func() time.Time
+	// OnConfigChange runs after a configuration document (a code map…) was stored, so that
+	// the mapping picks it up.
+	OnConfigChange func(ctx context.Context) error
 }
 
 // Server is the HTTP API.
@@ -112,6 +119,11 @@ func New(cfg Config) *Server {
 	api.GET("/messages", s.listMessages, s.auth(store.RoleAdmin))
 	api.GET("/messages/counts", s.messageCounts, s.auth(store.RoleAdmin))
 	api.POST("/messages/:id/replay", s.replayMessage, s.auth(store.RoleAdmin))
+	api.POST("/messages/replay", s.replayAll, s.auth(store.RoleAdmin))
+	api.GET("/code-maps", s.listCodeMaps, s.auth(store.RoleAdmin))
+	api.GET("/code-maps/unmapped", s.unmappedCodes, s.auth(store.RoleAdmin))
+	api.GET("/code-maps/:id", s.getCodeMap, s.auth(store.RoleAdmin, store.RoleIntegration))
+	api.PUT("/code-maps/:id", s.putCodeMap, s.auth(store.RoleAdmin))
 	return s
 }
 

@@ -104,7 +104,7 @@ func (s *Store) accept(ctx context.Context, tx *sql.Tx, in []store.Incoming) ([]
 			// remembers that the number is taken.
 			cur.lastVersion++
 			cur.dirty = true
-			msgs = append(msgs, newMessage{in: e, version: cur.lastVersion, status: store.StatusStale, result: i})
+			msgs = append(msgs, newMessage{in: e, version: cur.lastVersion, status: store.StatusReceived, result: i})
 			res[i] = store.Result{VersionID: cur.lastVersion, Outcome: store.OutcomeStale, LastUpdated: at}
 
 		default:

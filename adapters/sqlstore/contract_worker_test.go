@@ -182,7 +182,7 @@ func testRequeueAll(t *testing.T, s *Store) {
 	complete(t, s, store.Completion{MessageID: id(3), Status: store.StatusParked, Error: "w", Needs: []string{"Encounter/x", "Encounter/y"}})
 	complete(t, s, store.Completion{MessageID: id(4), Status: store.StatusProcessed})
 
-	for _, st := range []store.Status{store.StatusReceived, store.StatusProcessed, store.StatusStale, ""} {
+	for _, st := range []store.Status{store.StatusReceived, store.StatusProcessed, store.Status("stale"), ""} {
 		if keys, err := s.RequeueAll(ctx, st, ""); err == nil {
 			t.Fatalf("RequeueAll(%q) = %v, want an error", st, keys)
 		}

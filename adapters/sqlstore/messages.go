@@ -329,7 +329,7 @@ func checkCompletion(c store.Completion) error {
 	return nil
 }
 
-var eventTypes = []string{"bigint", "int", "text", "int", "text", "text", "text", "text", "text", "bigint", "text", "jsonb"}
+var eventTypes = []string{"bigint", "int", "text", "bigint", "text", "text", "text", "text", "text", "bigint", "text", "jsonb"}
 
 // eventRows are the events rows of a message; seq is the position in its completion.
 func eventRows(messageID int64, events []store.Event) [][]any {

@@ -31,9 +31,6 @@ const (
 	StatusFailed Status = "failed"
 	// StatusParked: waiting for a resource it depends on (a result before its admission).
 	StatusParked Status = "parked"
-	// StatusStale: an older version that arrived after a newer one; kept, never applied, so it
-	// cannot roll state back.
-	StatusStale Status = "stale"
 )
 
 // Outcome says what Accept did with one incoming resource.
@@ -43,8 +40,11 @@ const (
 	OutcomeCreated   Outcome = "created"   // first version of the resource
 	OutcomeUpdated   Outcome = "updated"   // a new current version
 	OutcomeUnchanged Outcome = "unchanged" // same content as the current version: nothing new stored
-	OutcomeStale     Outcome = "stale"     // older than the current version: stored, not applied
-	OutcomeDeleted   Outcome = "deleted"   // a delete (stored as a version with Deleted set)
+	// OutcomeStale: older than the current version (by meta.lastUpdated). It is stored and
+	// mapped under a version number of its own, but the current resource stays as it is, and
+	// consumers keep the events of the highest version per fact, so it cannot roll state back.
+	OutcomeStale   Outcome = "stale"
+	OutcomeDeleted Outcome = "deleted" // a delete (stored as a version with Deleted set)
 )
 
 // Identifier is a business identifier of a resource, indexed for conditional references
@@ -97,7 +97,9 @@ type Message struct {
 	SourceUpdated time.Time
 	Status        Status
 	Error         string
-	Applied       int // how many times the worker applied it; the contract is at most once
+	Flags         []string // data-quality remarks from the mapping
+	Needs         []string // what a parked message waits for
+	Applied       int      // how many times the worker applied it; the contract is at most once
 	ProcessedAt   time.Time
 }
 
@@ -115,6 +117,11 @@ type Resource struct {
 
 // Event is a clinical event derived from a message, stored with the message's completion.
 type Event struct {
+	Key string // the fact it states, e.g. "Observation/o1#result"
+	// Version orders the events of one Key; the highest is in force. The worker sets it to the
+	// source's meta.lastUpdated (unix µs) when sent, else to the arrival time, so that a late
+	// older version never outranks a newer one whatever the arrival order.
+	Version   int64
 	Kind      string
 	Patient   string
 	Encounter string
@@ -131,14 +138,52 @@ type Completion struct {
 	Status    Status // processed, failed or parked
 	Error     string
 	Events    []Event
+	// Needs are the "Type/id" references a parked message waits for; storing any of them
+	// later makes it received again (Unpark).
+	Needs []string
+	// Unmapped are the codes no code map knew; counted per (system, code, source).
+	Unmapped []Code
+	// Flags are data-quality remarks kept on the message, e.g. "result-without-unit".
+	Flags []string
+}
+
+// Code is a coded value as a source sent it.
+type Code struct {
+	System  string
+	Code    string
+	Display string
+}
+
+// UnmappedCode is one code no code map knew, with how often and from where it came, so that
+// hospital IT can complete the maps.
+type UnmappedCode struct {
+	System    string
+	Code      string
+	Display   string // the latest display seen
+	Source    string
+	Count     int64
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
+// Document is a versioned configuration document: a code map, a pathway definition, a
+// follow-up template… Kind says which; Body is the document as uploaded (YAML or JSON).
+type Document struct {
+	Kind      string
+	ID        string
+	Version   string
+	Body      []byte
+	UpdatedAt time.Time
+	UpdatedBy string
 }
 
 // MessageFilter selects messages for listing.
 type MessageFilter struct {
-	Status Status
-	Source string
-	Limit  int
-	After  int64 // keyset pagination: messages with ID > After
+	Status         Status
+	Source         string
+	ReceivedBefore time.Time // zero: any time; else only messages received before it
+	Limit          int
+	After          int64 // keyset pagination: messages with ID > After
 }
 
 // Count is one row of a message count by source and status.
@@ -198,6 +243,24 @@ type Store interface {
 	// Complete records the worker's verdict only if the message is still received, and returns
 	// false when it was not (another worker got there first): nothing is applied twice.
 	Complete(ctx context.Context, c Completion) (bool, error)
+	// CompleteAll is Complete for many messages in one transaction (all or nothing); results
+	// in order, a repeated message id is false.
+	CompleteAll(ctx context.Context, cs []Completion) ([]bool, error)
+	// Unpark makes received again the parked messages waiting for any of refs ("Type/id") and
+	// returns their patient keys.
+	Unpark(ctx context.Context, refs []string) ([]string, error)
+	// RequeueAll sets every message of the status (failed or parked), of one source when
+	// source is not empty, back to received and returns their patient keys.
+	RequeueAll(ctx context.Context, status Status, source string) ([]string, error)
+	// UnmappedCodes lists the codes no map knew, most frequent first.
+	UnmappedCodes(ctx context.Context, limit int) ([]UnmappedCode, error)
+
+	// PutDocument stores a configuration document, replacing the one of the same kind and id.
+	PutDocument(ctx context.Context, d Document) error
+	// Document returns one; ErrNotFound when absent.
+	Document(ctx context.Context, kind, id string) (Document, error)
+	// Documents returns all of a kind, by id.
+	Documents(ctx context.Context, kind string) ([]Document, error)
 	// Backlog returns distinct patient keys with received messages stored before the given time,
 	// for the relay that re-publishes work a queue may have lost.
 	Backlog(ctx context.Context, before time.Time, limit int) ([]string, error)

@@ -5,6 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	messages *prometheus.CounterVec
 	errors   prometheus.Counter
+	unparked prometheus.Counter
 	lag      prometheus.Histogram
 }
 
@@ -18,6 +19,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "lujing_worker_errors_total",
 			Help: "Worker errors that left a key to be delivered again (store unreachable and the like).",
 		}),
+		unparked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lujing_worker_unparked_total",
+			Help: "Patient keys made ready again because a resource parked messages waited for arrived.",
+		}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "lujing_worker_lag_seconds",
 			Help:    "Time from storing a message to completing it.",
@@ -25,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.messages, m.errors, m.lag)
+		reg.MustRegister(m.messages, m.errors, m.unparked, m.lag)
 	}
 	return m
 }

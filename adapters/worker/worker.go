@@ -7,6 +7,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -20,13 +21,20 @@ import (
 // Store is what the worker needs of the store.
 type Store interface {
 	Pending(ctx context.Context, patientKey string, limit int) ([]store.Message, error)
-	Complete(ctx context.Context, c store.Completion) (bool, error)
+	CompleteAll(ctx context.Context, cs []store.Completion) ([]bool, error)
+	Unpark(ctx context.Context, refs []string) ([]string, error)
+}
+
+// Publisher tells the queue that parked work can go on.
+type Publisher interface {
+	Publish(ctx context.Context, keys ...string) error
 }
 
 // Worker handles delivered keys.
 type Worker struct {
 	store   Store
 	mapper  mapping.Mapper
+	queue   Publisher
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
@@ -38,7 +46,8 @@ type Options struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
-	Batch      int // messages read from the store at a time, default 100
+	Batch      int       // messages read from the store and completed at a time, default 100
+	Queue      Publisher // where unparked work is published; nil: the relay finds it later
 }
 
 // New returns a worker.
@@ -52,12 +61,14 @@ func New(st Store, m mapping.Mapper, opts Options) *Worker {
 	if opts.Batch <= 0 {
 		opts.Batch = 100
 	}
-	return &Worker{store: st, mapper: m, log: opts.Logger, now: opts.Now, metrics: newMetrics(opts.Registerer), batch: opts.Batch}
+	return &Worker{store: st, mapper: m, queue: opts.Queue, log: opts.Logger, now: opts.Now,
+		metrics: newMetrics(opts.Registerer), batch: opts.Batch}
 }
 
-// Handle processes every received message of the key, oldest first. It is a queue.Handler.
-// An error (the store unreachable) leaves the key to be delivered again; a mapping failure is
-// not an error here: it is recorded on the message.
+// Handle processes every received message of the key, oldest first, and records the verdicts
+// of each batch in one transaction. It is a queue.Handler. An error (the store unreachable)
+// leaves the key to be delivered again; a mapping failure is not an error here: it is recorded
+// on the message.
 func (w *Worker) Handle(ctx context.Context, key string) error {
 	for {
 		msgs, err := w.store.Pending(ctx, key, w.batch)
@@ -65,11 +76,36 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 			w.metrics.errors.Inc()
 			return fmt.Errorf("read pending messages: %w", err)
 		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		cs := make([]store.Completion, 0, len(msgs))
 		for _, m := range msgs {
-			if err := w.process(ctx, m); err != nil {
-				w.metrics.errors.Inc()
+			c, err := w.verdict(ctx, m)
+			if err != nil {
 				return err
 			}
+			cs = append(cs, c)
+		}
+		done, err := w.store.CompleteAll(ctx, cs)
+		if err != nil {
+			w.metrics.errors.Inc()
+			return fmt.Errorf("complete %d messages: %w", len(cs), err)
+		}
+		var arrived []string
+		for i, c := range cs {
+			if !done[i] {
+				continue // another worker got there first
+			}
+			m := msgs[i]
+			w.metrics.messages.WithLabelValues(string(c.Status), m.Type).Inc()
+			w.metrics.lag.Observe(w.now().Sub(m.ReceivedAt).Seconds())
+			if c.Status == store.StatusProcessed {
+				arrived = append(arrived, m.Type+"/"+m.ResourceID)
+			}
+		}
+		if err := w.unpark(ctx, arrived); err != nil {
+			return err
 		}
 		if len(msgs) < w.batch {
 			return nil
@@ -77,35 +113,58 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 	}
 }
 
-func (w *Worker) process(ctx context.Context, m store.Message) error {
+// unpark makes received again what waited for the resources just processed.
+func (w *Worker) unpark(ctx context.Context, refs []string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	keys, err := w.store.Unpark(ctx, refs)
+	if err != nil {
+		w.metrics.errors.Inc()
+		return fmt.Errorf("unpark: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	w.metrics.unparked.Add(float64(len(keys)))
+	if w.queue != nil {
+		if err := w.queue.Publish(ctx, keys...); err != nil {
+			w.log.Warn("publishing unparked work failed; the relay will", "keys", len(keys), "err", err)
+		}
+	}
+	return nil
+}
+
+func (w *Worker) verdict(ctx context.Context, m store.Message) (store.Completion, error) {
 	in := mapping.Input{Type: m.Type, ID: m.ResourceID, Version: m.VersionID, Body: m.Body,
 		Deleted: m.Deleted, Source: m.Source, Hospital: m.Hospital}
 	c := store.Completion{MessageID: m.ID, Status: store.StatusProcessed}
 	res, err := w.mapSafely(ctx, in)
+	var missing *mapping.MissingError
 	switch {
 	case err == nil:
+		rank := m.ReceivedAt.UnixMicro()
+		if !m.SourceUpdated.IsZero() {
+			rank = m.SourceUpdated.UnixMicro()
+		}
 		for _, e := range res.Events {
-			c.Events = append(c.Events, store.Event{Kind: e.Kind, Patient: e.Patient, Encounter: e.Encounter,
+			c.Events = append(c.Events, store.Event{Key: e.Key, Version: rank, Kind: e.Kind, Patient: e.Patient, Encounter: e.Encounter,
 				Hospital: e.Hospital, Source: e.Source, At: e.At.UTC(), Resource: e.Resource, Data: e.Data})
 		}
+		for _, u := range res.Unmapped {
+			c.Unmapped = append(c.Unmapped, store.Code{System: u.System, Code: u.Code, Display: u.Display})
+		}
+		c.Flags = res.Flags
 	case ctx.Err() != nil:
-		return ctx.Err()
-	case mapping.IsMissing(err):
-		c.Status, c.Error = store.StatusParked, err.Error()
+		return c, ctx.Err()
+	case errors.As(err, &missing):
+		c.Status, c.Error, c.Needs = store.StatusParked, err.Error(), missing.Needs
 	default:
 		c.Status, c.Error = store.StatusFailed, err.Error()
 		// The resource type and the reason only: the reason names elements, never values.
 		w.log.Warn("mapping failed", "message", m.ID, "type", m.Type, "err", err)
 	}
-	done, err := w.store.Complete(ctx, c)
-	if err != nil {
-		return fmt.Errorf("complete message %d: %w", m.ID, err)
-	}
-	if done {
-		w.metrics.messages.WithLabelValues(string(c.Status), m.Type).Inc()
-		w.metrics.lag.Observe(w.now().Sub(m.ReceivedAt).Seconds())
-	}
-	return nil
+	return c, nil
 }
 
 // mapSafely turns a mapper panic into a failed message: one malformed resource must not stop
@@ -122,11 +181,6 @@ func (w *Worker) mapSafely(ctx context.Context, in mapping.Input) (res mapping.R
 // Backlog is what the relay needs of the store.
 type Backlog interface {
 	Backlog(ctx context.Context, before time.Time, limit int) ([]string, error)
-}
-
-// Publisher is what the relay needs of the queue.
-type Publisher interface {
-	Publish(ctx context.Context, keys ...string) error
 }
 
 // Relay re-publishes work the queue may have lost — a Redis flush or restart, an in-process
@@ -186,4 +240,25 @@ func (r *Relay) Scan(ctx context.Context, before time.Time) (int, error) {
 		r.Log.Info("relay republished a full page; the rest follows on the next scan", "keys", len(keys))
 	}
 	return len(keys), nil
+}
+
+// Resources serves the mapper the current version of stored resources.
+type Resources struct {
+	Store interface {
+		Resource(ctx context.Context, typ, id string) (store.Resource, error)
+	}
+}
+
+// Get implements mapping.Resources.
+func (r Resources) Get(ctx context.Context, typ, id string) ([]byte, bool, error) {
+	res, err := r.Store.Resource(ctx, typ, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("read %s/%s: %w", typ, id, err)
+	case res.Deleted:
+		return nil, false, nil
+	}
+	return res.Body, true, nil
 }

@@ -12,7 +12,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/lujing-health/lujing/adapters/profile"
 	"github.com/lujing-health/lujing/mapping/bundle"
+	"github.com/lujing-health/lujing/mapping/codemap"
+	"github.com/lujing-health/lujing/mapping/grading"
 	"github.com/lujing-health/lujing/mapping/resource"
 )
 
@@ -60,8 +65,36 @@ func checkFile(name string) (problems []string, summary string, err error) {
 		return checkNDJSON(name, data)
 	case ".json":
 		return checkJSON(name, data)
+	case ".yaml", ".yml":
+		return checkYAML(name, data)
 	}
-	return nil, "", errors.New("unknown kind of file (want .json or .ndjson)")
+	return nil, "", errors.New("unknown kind of file (want .json, .ndjson or .yaml)")
+}
+
+// checkYAML tells a configuration file's kind by its top-level keys and runs that kind's check,
+// whose errors name file, line and field.
+func checkYAML(name string, data []byte) ([]string, string, error) {
+	var top map[string]any
+	if err := yaml.Unmarshal(data, &top); err != nil {
+		return []string{fmt.Sprintf("%s: not YAML: %v", name, err)}, "", nil
+	}
+	var kind string
+	var errs []error
+	switch {
+	case top["groups"] != nil:
+		kind, errs = "code map", codemap.Check(name, data)
+	case top["operations"] != nil:
+		kind, errs = "surgery grading catalogue", grading.Check(name, data)
+	case top["mrn_system"] != nil || top["code_maps"] != nil || top["critical"] != nil:
+		kind, errs = "source profile", profile.Check(name, data)
+	default:
+		return nil, "", errors.New("unknown kind of YAML file (a code map has groups, a grading catalogue operations, a source profile mrn_system)")
+	}
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = e.Error()
+	}
+	return out, kind, nil
 }
 
 func checkJSON(name string, data []byte) ([]string, string, error) {

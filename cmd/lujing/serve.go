@@ -23,7 +23,6 @@ import (
 	"github.com/lujing-health/lujing/adapters/redisq"
 	"github.com/lujing-health/lujing/adapters/sqlstore"
 	"github.com/lujing-health/lujing/adapters/worker"
-	"github.com/lujing-health/lujing/mapping"
 	"github.com/lujing-health/lujing/mapping/bundle"
 )
 
@@ -128,8 +127,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	}))
 
 	in := intake.New(st, q, intake.Options{Logger: log, Registerer: reg, Limits: bundle.Limits{MaxEntries: cfg.maxEntries}})
-	w := worker.New(st, mapping.StoreOnly{}, worker.Options{Logger: log, Registerer: reg})
-	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody, Version: version})
+	mapper, err := newLiveMapper(ctx, st)
+	if err != nil {
+		return err
+	}
+	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q})
+	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody,
+		Version: version, OnConfigChange: mapper.Reload})
 
 	if cfg.pprofAddr != "" {
 		// Profiling stays off the public listener: a separate address, loopback by convention.

@@ -9,7 +9,7 @@ ALTER TABLE messages ADD COLUMN flags TEXT;
 -- The fact an event states (its key) and the resource version it was mapped from: of the events
 -- of a key, the one of the highest version is in force. Events stored before have '' and 0.
 ALTER TABLE events ADD COLUMN key TEXT NOT NULL DEFAULT '';
-ALTER TABLE events ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 
 -- What each parked message waits for: a "Type/id" reference. Rows exist only while the message
 -- is parked; whatever sets it back to received deletes them. Unpark looks up by ref (the

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/lujing-health/lujing/adapters/httpapi"
+	"github.com/lujing-health/lujing/adapters/profile"
+	"github.com/lujing-health/lujing/adapters/sqlstore"
+	"github.com/lujing-health/lujing/adapters/worker"
+	"github.com/lujing-health/lujing/mapping"
+	"github.com/lujing-health/lujing/mapping/grading"
+)
+
+// liveMapper is the clinical mapper rebuilt whenever an administrator changes a code map, so
+// that a replay after the fix maps with the new map. Messages in flight finish with the map
+// they started with.
+type liveMapper struct {
+	st  *sqlstore.Store
+	cur atomic.Pointer[mapping.Clinical]
+}
+
+func newLiveMapper(ctx context.Context, st *sqlstore.Store) (*liveMapper, error) {
+	l := &liveMapper{st: st}
+	return l, l.Reload(ctx)
+}
+
+// Reload rebuilds the mapper from the code maps in force.
+func (l *liveMapper) Reload(ctx context.Context) error {
+	maps, err := httpapi.CodeMaps(ctx, l.st)
+	if err != nil {
+		return err
+	}
+	profiles, err := profile.Defaults()
+	if err != nil {
+		return fmt.Errorf("source profiles: %w", err)
+	}
+	grades, err := grading.Example()
+	if err != nil {
+		return fmt.Errorf("surgery grading catalogue: %w", err)
+	}
+	m, err := mapping.New(worker.Resources{Store: l.st}, mapping.Options{Profiles: profiles, CodeMaps: maps, Grades: grades})
+	if err != nil {
+		return fmt.Errorf("build mapper: %w", err)
+	}
+	l.cur.Store(m)
+	return nil
+}
+
+func (l *liveMapper) Map(ctx context.Context, in mapping.Input) (mapping.Result, error) {
+	return l.cur.Load().Map(ctx, in)
+}
+
+var _ mapping.Mapper = (*liveMapper)(nil)
