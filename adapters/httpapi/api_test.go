@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -419,5 +420,91 @@ func TestLogsCarryNoPatientData(t *testing.T) {
 		if strings.Contains(buf.String(), secret) {
 			t.Errorf("the log contains %q:\n%s", secret, buf.String())
 		}
+	}
+}
+
+func (e *env) doYAML(method, path string, role store.Role, body string) response {
+	return e.do(method, path, role, "application/yaml", body)
+}
+
+func TestCodeMapsAndReplay(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	good := `id: lab-local
+version: "2"
+title: 检验本地码 → LOINC
+status: active
+groups:
+  - source: http://lab.example/codes
+    target: http://loinc.org
+    elements:
+      - {code: K, display: 钾, target: 2823-3, target_display: Potassium, equivalence: equivalent}
+`
+	bad := strings.Replace(good, "equivalence: equivalent", "equivalence: sameish", 1)
+	if r := e.doYAML("PUT", "/api/v1/code-maps/lab-local", store.RoleClinician, good); r.status != 403 {
+		t.Errorf("clinician upload: %d", r.status)
+	}
+	r := e.doYAML("PUT", "/api/v1/code-maps/lab-local", store.RoleAdmin, bad)
+	if r.status != 422 || !strings.Contains(string(r.body), "equivalence") || !strings.Contains(string(r.body), "lab-local.yaml:") {
+		t.Fatalf("bad map: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/code-maps/lab-local", store.RoleAdmin, "", ""); r.status != 404 {
+		t.Errorf("a refused map is in force: %d", r.status)
+	}
+	if r := e.doYAML("PUT", "/api/v1/code-maps/other-id", store.RoleAdmin, good); r.status != 422 {
+		t.Errorf("id mismatch: %d %s", r.status, r.body)
+	}
+	if r := e.doYAML("PUT", "/api/v1/code-maps/lab-local", store.RoleAdmin, good); r.status != 200 {
+		t.Fatalf("good map: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/v1/code-maps/lab-local", store.RoleAdmin, "", "")
+	if r.status != 200 || r.json(t)["resourceType"] != "ConceptMap" || !strings.Contains(string(r.body), "2823-3") {
+		t.Fatalf("export: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/v1/code-maps", store.RoleAdmin, "", "")
+	if r.status != 200 || !strings.Contains(string(r.body), `"id":"lab-local"`) || !strings.Contains(string(r.body), `"id":"snomed-icd10"`) {
+		t.Errorf("list (uploaded and built-in): %d %s", r.status, r.body)
+	}
+
+	// A failed message with an unmapped code: listed, then replayed.
+	res, err := e.store.Accept(ctx, []store.Incoming{{Source: "lis", Type: "Observation", ID: "f1", Hash: "h",
+		Body: []byte(`{"resourceType":"Observation"}`), PatientKey: "Patient/p9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.CompleteAll(ctx, []store.Completion{{MessageID: res[0].MessageID, Status: store.StatusFailed,
+		Error: "Observation.code: no map", Unmapped: []store.Code{{System: "http://lab.example/codes", Code: "NA", Display: "钠"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do("GET", "/api/v1/code-maps/unmapped", store.RoleAdmin, "", "")
+	if r.status != 200 || !strings.Contains(string(r.body), `"code":"NA"`) || !strings.Contains(string(r.body), `"count":1`) {
+		t.Errorf("unmapped: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/v1/messages?status=failed&source=lis", store.RoleAdmin, "", "")
+	if r.status != 200 || !strings.Contains(string(r.body), "no map") {
+		t.Errorf("failed list: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/v1/messages/replay?status=processed", store.RoleAdmin, "", ""); r.status != 400 {
+		t.Errorf("replay of processed: %d", r.status)
+	}
+	if r := e.do("POST", "/api/v1/messages/replay?status=failed", store.RoleAdmin, "", ""); r.status != 202 {
+		t.Fatalf("replay: %d %s", r.status, r.body)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m, err := e.store.Message(ctx, res[0].MessageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Status == store.StatusProcessed && m.Applied == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replayed message is %s (applied %d)", m.Status, m.Applied)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := e.do("POST", fmt.Sprintf("/api/v1/messages/%d/replay", res[0].MessageID), store.RoleAdmin, "", ""); r.status != 409 {
+		t.Errorf("replay of a processed message: %d", r.status)
 	}
 }

@@ -132,3 +132,61 @@ func TestRelayRepublishesLostWork(t *testing.T) {
 		t.Errorf("nothing left, yet Scan republished %d keys", n)
 	}
 }
+
+// waiting parks an Observation until Encounter/e1 is stored.
+type waiting struct{ res worker.Resources }
+
+func (w waiting) Map(ctx context.Context, in mapping.Input) (mapping.Result, error) {
+	if in.Type == "Observation" {
+		if _, ok, err := w.res.Get(ctx, "Encounter", "e1"); err != nil || !ok {
+			return mapping.Result{}, &mapping.MissingError{Needs: []string{"Encounter/e1"}}
+		}
+	}
+	return mapping.Result{Events: []mapping.Event{{Key: in.Ref() + "#x", Kind: "x", Patient: "Patient/p1", At: time.Now(), Resource: in.Ref()}}}, nil
+}
+
+func TestParkedUntilTheDependencyArrives(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := queue.NewMemory(queue.MemoryOptions{})
+	defer q.Close()
+	w := worker.New(st, waiting{worker.Resources{Store: st}}, worker.Options{Queue: q})
+	accept(t, st, "o1") // a result before its admission
+	if err := w.Handle(ctx, "Patient/p1"); err != nil {
+		t.Fatal(err)
+	}
+	parked, _ := st.Messages(ctx, store.MessageFilter{Status: store.StatusParked})
+	if len(parked) != 1 || len(parked[0].Needs) != 1 || parked[0].Needs[0] != "Encounter/e1" {
+		t.Fatalf("parked = %+v", parked)
+	}
+	if _, err := st.Accept(ctx, []store.Incoming{{Source: "his", Type: "Encounter", ID: "e1", Hash: "e",
+		Body: []byte(`{"resourceType":"Encounter"}`), PatientKey: "Patient/p1"}}); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = q.Consume(cctx, w.Handle) }()
+	defer func() { cancel(); <-done }()
+	if err := q.Publish(ctx, "Patient/p1"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		msgs, _ := st.Messages(ctx, store.MessageFilter{Status: store.StatusProcessed})
+		if len(msgs) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processed %d of 2: the parked result was not applied after its encounter", len(msgs))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	events, _ := st.Events(ctx, "Patient/p1")
+	if len(events) != 2 {
+		t.Errorf("%d events, want one for each message", len(events))
+	}
+}
