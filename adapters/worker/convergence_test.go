@@ -25,6 +25,7 @@ import (
 type pipeline struct {
 	st *sqlstore.Store
 	in *intake.Service
+	q  *queue.Memory
 }
 
 func newPipeline(t *testing.T) *pipeline {
@@ -57,20 +58,28 @@ func newPipeline(t *testing.T) *pipeline {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = q.Consume(cctx, w.Handle) }()
 	t.Cleanup(func() { cancel(); <-done; q.Close() })
-	return &pipeline{st: st, in: intake.New(st, q, intake.Options{})}
+	return &pipeline{st: st, in: intake.New(st, q, intake.Options{}), q: q}
 }
 
-// settle waits until nothing is left to process.
+// settle waits until nothing is left to process: no received message and no delivery waiting
+// or in a handler (a handler may be between recording a park and unparking it), twice in a row.
 func (p *pipeline) settle(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	deadline := time.Now().Add(30 * time.Second)
+	quiet := 0
+	for quiet < 2 {
 		keys, err := p.st.Backlog(context.Background(), time.Now().Add(time.Hour), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(keys) == 0 {
-			return
+		depth, err := p.q.Depth(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) == 0 && depth == 0 {
+			quiet++
+		} else {
+			quiet = 0
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the worker did not drain the inbox")

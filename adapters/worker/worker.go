@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,8 @@ type Store interface {
 	Pending(ctx context.Context, patientKey string, limit int) ([]store.Message, error)
 	CompleteAll(ctx context.Context, cs []store.Completion) ([]bool, error)
 	Unpark(ctx context.Context, refs []string) ([]string, error)
+	Requeue(ctx context.Context, ids []int64) ([]string, error)
+	Resource(ctx context.Context, typ, id string) (store.Resource, error)
 }
 
 // Publisher tells the queue that parked work can go on.
@@ -79,6 +82,7 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 		if len(msgs) == 0 {
 			return nil
 		}
+		mapStart := w.now()
 		cs := make([]store.Completion, 0, len(msgs))
 		for _, m := range msgs {
 			c, err := w.verdict(ctx, m)
@@ -93,9 +97,13 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 			return fmt.Errorf("complete %d messages: %w", len(cs), err)
 		}
 		var arrived []string
+		var recheck []int64
 		for i, c := range cs {
 			if !done[i] {
 				continue // another worker got there first
+			}
+			if c.Status == store.StatusParked && w.arrivedSince(ctx, c.Needs, mapStart) {
+				recheck = append(recheck, c.MessageID)
 			}
 			m := msgs[i]
 			w.metrics.messages.WithLabelValues(string(c.Status), m.Type).Inc()
@@ -107,10 +115,48 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 		if err := w.unpark(ctx, arrived); err != nil {
 			return err
 		}
+		if err := w.requeue(ctx, recheck); err != nil {
+			return err
+		}
 		if len(msgs) < w.batch {
 			return nil
 		}
 	}
+}
+
+// arrivedSince reports whether a resource a parked message needs was stored after its mapping
+// began: its arrival may have been processed, and found nothing to unpark, before the park was
+// recorded — a lost wake-up. Resources stored before the mapping began do not count, so a
+// mapper that parks on a resource it could read cannot loop.
+func (w *Worker) arrivedSince(ctx context.Context, needs []string, t time.Time) bool {
+	for _, n := range needs {
+		typ, id, ok := strings.Cut(n, "/")
+		if !ok {
+			continue
+		}
+		r, err := w.store.Resource(ctx, typ, id)
+		if err == nil && !r.Deleted && !r.LastUpdated.Before(t) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *Worker) requeue(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	keys, err := w.store.Requeue(ctx, ids)
+	if err != nil {
+		w.metrics.errors.Inc()
+		return fmt.Errorf("requeue parked messages whose dependency arrived: %w", err)
+	}
+	if w.queue != nil && len(keys) > 0 {
+		if err := w.queue.Publish(ctx, keys...); err != nil {
+			w.log.Warn("publishing requeued work failed; the relay will", "keys", len(keys), "err", err)
+		}
+	}
+	return nil
 }
 
 // unpark makes received again what waited for the resources just processed.
