@@ -46,6 +46,7 @@ type Service struct {
 	limits  bundle.Limits
 	log     *slog.Logger
 	metrics *metrics
+	commits *committer
 
 	// publishFailedAt holds the unix nanos of the last failed publish. While the queue is
 	// down, senders are not made to wait for it: the relay republishes from the store.
@@ -57,6 +58,8 @@ type Options struct {
 	Limits     bundle.Limits
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// MaxGroup bounds the entries of concurrent requests stored in one transaction; default 2000.
+	MaxGroup int
 }
 
 // New returns an intake over st that publishes work to q.
@@ -64,8 +67,16 @@ func New(st Store, q Publisher, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{store: st, queue: q, limits: opts.Limits, log: opts.Logger, metrics: newMetrics(opts.Registerer)}
+	if opts.MaxGroup <= 0 {
+		opts.MaxGroup = 2000
+	}
+	return &Service{store: st, queue: q, limits: opts.Limits, log: opts.Logger, metrics: newMetrics(opts.Registerer),
+		commits: newCommitter(st, opts.MaxGroup)}
 }
+
+// Close stops the committer after the requests queued in it are stored. Call it once no
+// request can arrive any more (after the HTTP server's shutdown).
+func (s *Service) Close() { s.commits.close() }
 
 // Result is the answer for one resource or Bundle entry.
 type Result struct {
@@ -195,7 +206,7 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 	if len(in) == 0 {
 		return results, nil
 	}
-	stored, err := s.store.Accept(ctx, in)
+	stored, err := s.commits.accept(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("store %d resources: %w", len(in), err)
 	}

@@ -42,6 +42,9 @@ type Worker struct {
 	now     func() time.Time
 	metrics *metrics
 	batch   int
+	// slots bounds the keys handled at once: the worker must not take from the intake the
+	// database and cores that senders are waiting on; a backlog is caught up afterwards.
+	slots chan struct{}
 }
 
 // Options configure a Worker.
@@ -51,6 +54,8 @@ type Options struct {
 	Now        func() time.Time
 	Batch      int       // messages read from the store and completed at a time, default 100
 	Queue      Publisher // where unparked work is published; nil: the relay finds it later
+	// Concurrency bounds the keys handled at once, whatever the queue delivers; default 4.
+	Concurrency int
 }
 
 // New returns a worker.
@@ -64,8 +69,11 @@ func New(st Store, m mapping.Mapper, opts Options) *Worker {
 	if opts.Batch <= 0 {
 		opts.Batch = 100
 	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
 	return &Worker{store: st, mapper: m, queue: opts.Queue, log: opts.Logger, now: opts.Now,
-		metrics: newMetrics(opts.Registerer), batch: opts.Batch}
+		metrics: newMetrics(opts.Registerer), batch: opts.Batch, slots: make(chan struct{}, opts.Concurrency)}
 }
 
 // Handle processes every received message of the key, oldest first, and records the verdicts
@@ -73,6 +81,14 @@ func New(st Store, m mapping.Mapper, opts Options) *Worker {
 // leaves the key to be delivered again; a mapping failure is not an error here: it is recorded
 // on the message.
 func (w *Worker) Handle(ctx context.Context, key string) error {
+	select {
+	case w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-w.slots }()
+	// One patient's messages read the same Patient and Encounter again and again.
+	ctx = withCache(ctx)
 	for {
 		msgs, err := w.store.Pending(ctx, key, w.batch)
 		if err != nil {
@@ -295,16 +311,43 @@ type Resources struct {
 	}
 }
 
-// Get implements mapping.Resources.
+// Get implements mapping.Resources. Within one Handle call a resource is read once: what a
+// patient's batch depends on was stored before the batch was read.
 func (r Resources) Get(ctx context.Context, typ, id string) ([]byte, bool, error) {
+	c, _ := ctx.Value(cacheKey{}).(*resourceCache)
+	ref := typ + "/" + id
+	if c != nil {
+		if e, ok := c.m[ref]; ok {
+			return e.body, e.ok, nil
+		}
+	}
 	res, err := r.Store.Resource(ctx, typ, id)
+	var e cached
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, false, nil
 	case err != nil:
 		return nil, false, fmt.Errorf("read %s/%s: %w", typ, id, err)
-	case res.Deleted:
-		return nil, false, nil
+	case !res.Deleted:
+		e = cached{res.Body, true}
 	}
-	return res.Body, true, nil
+	if c != nil && e.ok {
+		// Only what exists is remembered: a missing one may arrive during the batch, and
+		// the lost-wake-up check relies on reading it fresh.
+		c.m[ref] = e
+	}
+	return e.body, e.ok, nil
+}
+
+type cacheKey struct{}
+
+type cached struct {
+	body []byte
+	ok   bool
+}
+
+// resourceCache is used by one Handle call, which maps its messages one at a time.
+type resourceCache struct{ m map[string]cached }
+
+func withCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, cacheKey{}, &resourceCache{m: map[string]cached{}})
 }

@@ -65,6 +65,7 @@ type serveConfig struct {
 	relayEvery time.Duration
 	relayAge   time.Duration
 	pprofAddr  string
+	noWorker   bool
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,11 +77,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.demo, "demo", false, "create demo tokens and load a synthetic ward through the FHIR intake")
 	fs.Int64Var(&cfg.maxBody, "max-body", envInt64("LUJING_MAX_BODY", 16<<20), "largest request body in bytes (env LUJING_MAX_BODY)")
 	fs.IntVar(&cfg.maxEntries, "max-entries", 10000, "most entries in one Bundle")
-	fs.IntVar(&cfg.workers, "workers", 4, "partitions processed at once by this process")
+	fs.IntVar(&cfg.workers, "workers", 2, "patients' work processed at once by this process (more takes cores and database time from senders)")
 	fs.StringVar(&cfg.logLevel, "log-level", envOr("LUJING_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.StringVar(&cfg.logFormat, "log-format", envOr("LUJING_LOG_FORMAT", "text"), "text or json")
 	fs.DurationVar(&cfg.relayEvery, "relay-interval", 10*time.Second, "how often the relay looks for work a queue lost")
 	fs.DurationVar(&cfg.relayAge, "relay-age", 30*time.Second, "age after which unprocessed work is published again")
+	fs.BoolVar(&cfg.noWorker, "no-worker", false, "only take data in: leave the queue to other replicas' workers (needs --redis-url)")
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", envOr("LUJING_PPROF_ADDR", ""), "serve Go profiling on this address, e.g. 127.0.0.1:6060 (off by default)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -88,6 +90,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
+	}
+	if cfg.noWorker && cfg.redisURL == "" {
+		fmt.Fprintln(stderr, "lujing serve: --no-worker needs a shared queue (--redis-url): with the in-process queue nothing would process the data")
+		return errUsage
 	}
 	return serve(ctx, cfg, stdout, log)
 }
@@ -131,7 +137,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	if err != nil {
 		return err
 	}
-	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q})
+	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, Concurrency: cfg.workers})
 	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody,
 		Version: version, OnConfigChange: mapper.Reload})
 
@@ -156,6 +162,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
+		if cfg.noWorker {
+			return
+		}
 		if err := q.Consume(workCtx, w.Handle); err != nil && workCtx.Err() == nil {
 			log.Error("queue consumer stopped", "err", err)
 		}
@@ -191,6 +200,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	in.Close()
 	stopWork()
 	wg.Wait()
 	log.Info("stopped")
