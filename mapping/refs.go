@@ -20,24 +20,10 @@ func literal(ref string) (typ, id string, ok bool) {
 		parts = parts[:n-2]
 	}
 	n := len(parts)
-	if n < 2 || !resource.KnownType(parts[n-2]) || !validID(parts[n-1]) {
+	if n < 2 || !resource.KnownType(parts[n-2]) || !resource.ValidID(parts[n-1]) {
 		return "", "", false
 	}
 	return parts[n-2], parts[n-1], true
-}
-
-// validID is the FHIR id rule [A-Za-z0-9\-\.]{1,64}.
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // refOf is a Reference as event data: "Type/id" when literal, else as written.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"time"
@@ -105,7 +104,7 @@ func (s *Server) getCodeMap(c echo.Context) error {
 // refused with every problem, naming line and field, and the map in force stays.
 func (s *Server) putCodeMap(c echo.Context) error {
 	id := c.Param("id")
-	if !validID(id) {
+	if !resource.ValidID(id) {
 		return errBadID
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 4<<20))
@@ -218,7 +217,3 @@ func (s *Server) replayAll(c echo.Context) error {
 func badParam(name, diag string) error {
 	return &resource.Error{Status: http.StatusBadRequest, Issues: []resource.Issue{{Severity: "error", Code: "value", Expression: name, Diagnostics: diag}}}
 }
-
-var idRE = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-
-func validID(s string) bool { return idRE.MatchString(s) }

@@ -117,7 +117,7 @@ func (s *Service) Resource(ctx context.Context, src Source, typ, id string, raw 
 	method := bundle.MethodPOST
 	if id != "" {
 		method = bundle.MethodPUT
-		if !validID.MatchString(id) {
+		if !resource.ValidID(id) {
 			return Result{}, &resource.Error{Status: 400, Issues: []resource.Issue{{Severity: "error", Code: "value", Expression: typ + ".id",
 				Diagnostics: "the id in the URL is not a valid FHIR id"}}}
 		}
@@ -263,8 +263,6 @@ func patientKey(e *bundle.Entry) string {
 	}
 	return e.Type + "/" + e.ID
 }
-
-var validID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 
 type resolver struct{ st Store }
 

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/lujing-health/lujing/mapping/resource"
@@ -193,8 +192,6 @@ func parseEntry(i int, re rawEntry, lim Limits) *Entry {
 	}
 	return e
 }
-
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 
 func splitURL(u string) (target, query string) {
 	u = strings.TrimPrefix(strings.TrimSpace(u), "/")

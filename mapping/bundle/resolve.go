@@ -175,10 +175,10 @@ type entryProblem struct {
 // sender's own id when it gave a valid one, else the uuid of its urn:uuid fullUrl, else one
 // derived from the content hash.
 func (e *Entry) newID() string {
-	if e.Resource.ID != "" && idPattern.MatchString(e.Resource.ID) {
+	if e.Resource.ID != "" && resource.ValidID(e.Resource.ID) {
 		return e.Resource.ID
 	}
-	if u, ok := strings.CutPrefix(e.FullURL, "urn:uuid:"); ok && idPattern.MatchString(u) {
+	if u, ok := strings.CutPrefix(e.FullURL, "urn:uuid:"); ok && resource.ValidID(u) {
 		return u
 	}
 	return e.Resource.Hash()[:32]

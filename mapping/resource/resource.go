@@ -167,7 +167,7 @@ func (c *checker) resource(m map[string]any, typ string, inContained bool) *Reso
 	c.object(o, m)
 	r := &Resource{Type: typ, m: m, Identifiers: identifiers(m["identifier"])}
 	if id, ok := m["id"].(string); ok {
-		if !validID(id) {
+		if !ValidID(id) {
 			c.add("value", "id must be 1 to 64 characters of A-Z a-z 0-9 - .", "id")
 		}
 		r.ID = id

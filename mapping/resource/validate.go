@@ -208,8 +208,8 @@ func jsonType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// validID is the FHIR id rule [A-Za-z0-9\-\.]{1,64}.
-func validID(s string) bool {
+// ValidID reports whether s follows the FHIR id rule [A-Za-z0-9\-\.]{1,64}.
+func ValidID(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
 	}
