@@ -6,6 +6,7 @@ type metrics struct {
 	messages *prometheus.CounterVec
 	errors   prometheus.Counter
 	unparked prometheus.Counter
+	unmapped *prometheus.CounterVec
 	lag      prometheus.Histogram
 }
 
@@ -23,6 +24,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "lujing_worker_unparked_total",
 			Help: "Patient keys made ready again because a resource parked messages waited for arrived.",
 		}),
+		unmapped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lujing_mapping_unmapped_codes_total",
+			Help: "Codes no code map knew, by source and code system (GET /api/v1/code-maps/unmapped lists them).",
+		}, []string{"source", "system"}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "lujing_worker_lag_seconds",
 			Help:    "Time from storing a message to completing it.",
@@ -30,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.messages, m.errors, m.unparked, m.lag)
+		reg.MustRegister(m.messages, m.errors, m.unparked, m.unmapped, m.lag)
 	}
 	return m
 }

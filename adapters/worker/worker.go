@@ -123,6 +123,9 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 			}
 			m := msgs[i]
 			w.metrics.messages.WithLabelValues(string(c.Status), m.Type).Inc()
+			for _, u := range c.Unmapped {
+				w.metrics.unmapped.WithLabelValues(m.Source, u.System).Inc()
+			}
 			w.metrics.lag.Observe(w.now().Sub(m.ReceivedAt).Seconds())
 			if c.Status == store.StatusProcessed {
 				arrived = append(arrived, m.Type+"/"+m.ResourceID)

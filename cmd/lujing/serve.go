@@ -22,6 +22,7 @@ import (
 	"github.com/lujing-health/lujing/adapters/queue"
 	"github.com/lujing-health/lujing/adapters/redisq"
 	"github.com/lujing-health/lujing/adapters/sqlstore"
+	"github.com/lujing-health/lujing/adapters/store"
 	"github.com/lujing-health/lujing/adapters/worker"
 	"github.com/lujing-health/lujing/mapping/bundle"
 )
@@ -66,6 +67,7 @@ type serveConfig struct {
 	relayAge   time.Duration
 	pprofAddr  string
 	noWorker   bool
+	parkedAge  time.Duration
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -82,6 +84,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.logFormat, "log-format", envOr("LUJING_LOG_FORMAT", "text"), "text or json")
 	fs.DurationVar(&cfg.relayEvery, "relay-interval", 10*time.Second, "how often the relay looks for work a queue lost")
 	fs.DurationVar(&cfg.relayAge, "relay-age", 30*time.Second, "age after which unprocessed work is published again")
+	fs.DurationVar(&cfg.parkedAge, "parked-age", 24*time.Hour, "parked messages older than this are reported (metric lujing_parked_stale_messages, GET /api/v1/messages?status=parked&older_than=)")
 	fs.BoolVar(&cfg.noWorker, "no-worker", false, "only take data in: leave the queue to other replicas' workers (needs --redis-url)")
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", envOr("LUJING_PPROF_ADDR", ""), "serve Go profiling on this address, e.g. 127.0.0.1:6060 (off by default)")
 	if err := parseFlags(fs, args); err != nil {
@@ -130,6 +133,19 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 			return -1
 		}
 		return float64(n)
+	}))
+
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "lujing_parked_stale_messages",
+		Help: "Parked messages older than --parked-age (at most 1000 counted): what they wait for may never come.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		msgs, err := st.Messages(ctx, store.MessageFilter{Status: store.StatusParked, ReceivedBefore: time.Now().Add(-cfg.parkedAge), Limit: 1000})
+		if err != nil {
+			return -1
+		}
+		return float64(len(msgs))
 	}))
 
 	in := intake.New(st, q, intake.Options{Logger: log, Registerer: reg, Limits: bundle.Limits{MaxEntries: cfg.maxEntries}})
