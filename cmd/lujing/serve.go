@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,6 +104,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Logger) error {
+	if os.Getenv("GOGC") == "" {
+		// Ingest allocates a decoded map per resource; collecting half as often cut the p99 of
+		// single PUTs at 1,000/s from 38 to 24 ms here, for some tens of MB more heap.
+		debug.SetGCPercent(200)
+	}
 	st, storeName, err := cfg.store.open(ctx)
 	if err != nil {
 		return err
