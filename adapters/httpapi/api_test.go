@@ -228,6 +228,15 @@ func TestVersionsAndRead(t *testing.T) {
 	if r := e.do("GET", "/fhir/Observation/nope", store.RoleClinician, "", ""); r.status != 404 {
 		t.Errorf("unknown id: %d", r.status)
 	}
+	// A clinician bound to a department may not read raw resources, which name no department.
+	if err := e.store.CreateToken(context.Background(), store.Token{ID: "ward", Name: "ward-nurse", Role: store.RoleClinician,
+		Departments: []string{"GI-SURG"}, Hash: httpapi.HashToken("ward-secret")}); err != nil {
+		t.Fatal(err)
+	}
+	e.tokens["ward"] = "ward-secret"
+	if r := e.do("GET", "/fhir/Observation/k1", "ward", "", ""); r.status != 403 {
+		t.Errorf("department-bound read: %d", r.status)
+	}
 }
 
 func TestBatchAndTransaction(t *testing.T) {

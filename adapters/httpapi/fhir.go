@@ -128,6 +128,11 @@ func (s *Server) readResource(c echo.Context) error {
 		return &resource.Error{Status: http.StatusNotFound, Issues: []resource.Issue{{Severity: "error", Code: "not-supported",
 			Diagnostics: fmt.Sprintf("%q is not an R4 resource type", typ)}}}
 	}
+	if t := principal(c); t.Role == store.RoleClinician && len(t.Departments) > 0 {
+		// A token bound to departments acts only in them, and a raw resource does not say
+		// which department it belongs to: such tokens read through the department views.
+		return errForbidden
+	}
 	r, err := s.cfg.Store.Resource(c.Request().Context(), typ, id)
 	if err != nil {
 		return err
