@@ -125,7 +125,7 @@ func (c *Clinical) Map(ctx context.Context, in Input) (Result, error) {
 	if in.Deleted && len(in.Body) == 0 {
 		return Result{}, nil
 	}
-	r, err := resource.Parse(in.Body)
+	r, err := resource.ParseStored(in.Body)
 	if err != nil {
 		return Result{}, fmt.Errorf("mapping %s: %w", in.Ref(), err)
 	}
@@ -298,7 +298,7 @@ func (j *job) need(typ, id string) *resource.Resource {
 	if body == nil {
 		return nil
 	}
-	r, err := resource.Parse(body)
+	r, err := resource.ParseStored(body)
 	if err != nil || r.Type != typ {
 		if j.err == nil {
 			j.err = fmt.Errorf("stored %s/%s is not a valid %s", typ, id, typ)

@@ -62,6 +62,10 @@ func decodeAs[T any](r *Resource, typ string, unmarshal func([]byte) (T, error))
 		var zero T
 		return zero, fmt.Errorf("resource: %s/%s read as %s", r.Type, r.ID, typ)
 	}
+	var v T
+	if fastJSON.Unmarshal(r.Raw, &v) == nil {
+		return v, nil
+	}
 	v, err := unmarshal(r.Raw)
 	if err != nil && r.m != nil {
 		// The library's enum decoders compare a code's raw bytes, so a valid

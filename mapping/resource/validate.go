@@ -21,6 +21,8 @@ type checker struct {
 	issues []Issue
 	base   string // "Observation", or "Patient.contained[0]"
 	path   []step
+	// stored skips the element checks: the body was checked when it was accepted.
+	stored bool
 }
 
 type step struct {
