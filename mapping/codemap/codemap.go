@@ -148,7 +148,6 @@ func Check(name string, data []byte) []error {
 }
 
 var (
-	idRE   = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 	uriRE  = regexp.MustCompile(`^\S+$`)
 	codeRE = regexp.MustCompile(`^[^\s]+( [^\s]+)*$`) // FHIR code: no leading, trailing or double spaces
 )
@@ -160,15 +159,7 @@ func parse(name string, data []byte) (*Map, []error) {
 		return nil, errs
 	}
 	bad := func(field, format string, args ...any) { errs = append(errs, doc.Error(field, format, args...)) }
-	switch {
-	case f.ID == "":
-		bad("id", "required")
-	case !idRE.MatchString(f.ID):
-		bad("id", "%q is not a FHIR id: 1 to 64 of A-Z a-z 0-9 - .", f.ID)
-	}
-	if f.Version == "" {
-		bad("version", "required")
-	}
+	errs = append(errs, doc.Versioned(f.ID, f.Version)...)
 	switch f.Status {
 	case "":
 		f.Status = "active"

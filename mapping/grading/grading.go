@@ -18,7 +18,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/lujing-health/lujing/mapping/yamldoc"
 )
@@ -59,8 +58,6 @@ type operation struct {
 	Grade   int    `yaml:"grade"`
 }
 
-var idRE = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-
 // Parse reads a catalogue from data, the contents of the file name; its error lists every
 // problem (errors.Join of *yamldoc.Error).
 func Parse(name string, data []byte) (*Catalogue, error) {
@@ -85,15 +82,7 @@ func parse(name string, data []byte) (*Catalogue, []error) {
 		return nil, errs
 	}
 	bad := func(field, format string, args ...any) { errs = append(errs, doc.Error(field, format, args...)) }
-	switch {
-	case f.ID == "":
-		bad("id", "required")
-	case !idRE.MatchString(f.ID):
-		bad("id", "%q is not a FHIR id: 1 to 64 of A-Z a-z 0-9 - .", f.ID)
-	}
-	if f.Version == "" {
-		bad("version", "required")
-	}
+	errs = append(errs, doc.Versioned(f.ID, f.Version)...)
 	if f.System == "" {
 		f.System = ICD9CM
 	}

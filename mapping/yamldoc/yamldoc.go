@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/lujing-health/lujing/mapping/resource"
 	"io"
 	"regexp"
 	"strconv"
@@ -252,4 +253,20 @@ func child(n *yaml.Node, s step) *yaml.Node {
 		return n.Content[s.index]
 	}
 	return nil
+}
+
+// Versioned checks what every versioned configuration document has at its top: an id that
+// is a FHIR id (it becomes the id of the FHIR resource exported from it) and a version.
+func (d *Doc) Versioned(id, version string) []error {
+	var errs []error
+	switch {
+	case id == "":
+		errs = append(errs, d.Error("id", "required"))
+	case !resource.ValidID(id):
+		errs = append(errs, d.Error("id", "%q is not a FHIR id: 1 to 64 of A-Z a-z 0-9 - .", id))
+	}
+	if version == "" {
+		errs = append(errs, d.Error("version", "required"))
+	}
+	return errs
 }
