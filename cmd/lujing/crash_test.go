@@ -289,3 +289,66 @@ func freshRedisDB(t *testing.T, base string) string {
 	}
 	return u.String()
 }
+
+// TestGracefulShutdown stops the server with SIGTERM in the middle of a bench run: it must
+// exit 0 within its shutdown budget (requests in flight answered, the worker's current work
+// finished) with every acknowledged resource stored.
+func TestGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlstore.OpenSQLite(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	secret, err := createToken(ctx, st, store.Token{Name: "term", Role: store.RoleIntegration, Source: "his"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, freeAddr(t), []string{"LUJING_DATABASE_URL=", "LUJING_REDIS_URL=", "LUJING_DATA_DIR=" + dir})
+	var mu sync.Mutex
+	acked := 0
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		_, _ = loadgen.Run(lctx, loadgen.Config{BaseURL: srv.base, Token: secret, BundleSize: 20, Concurrency: 2,
+			Duration: 20 * time.Second, Seed: 11, OnAck: func(ids []string) { mu.Lock(); acked += len(ids); mu.Unlock() }})
+	}()
+	waitFor(t, 20*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return acked >= 500 })
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("server did not exit cleanly: %v", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("server did not stop within 40 s of SIGTERM")
+	}
+	stop()
+	mu.Lock()
+	n := acked
+	mu.Unlock()
+	var total int
+	var after int64
+	for {
+		msgs, err := st.Messages(ctx, store.MessageFilter{After: after, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(msgs)
+		if len(msgs) < 1000 {
+			break
+		}
+		after = msgs[len(msgs)-1].ID
+	}
+	if total < n {
+		t.Errorf("%d messages stored for %d acknowledged resources", total, n)
+	}
+}
