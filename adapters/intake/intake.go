@@ -220,9 +220,9 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 			results[i].Status = http.StatusCreated
 		}
 		s.metrics.accepted(src.System, r.Outcome)
-		if r.MessageID != 0 && r.Outcome != store.OutcomeStale && !seen[in[j].PatientKey] {
-			seen[in[j].PatientKey] = true
-			keys = append(keys, in[j].PatientKey)
+		if r.MessageID != 0 && !seen[r.PatientKey] {
+			seen[r.PatientKey] = true
+			keys = append(keys, r.PatientKey)
 		}
 	}
 	s.publish(ctx, keys)

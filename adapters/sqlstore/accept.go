@@ -60,10 +60,11 @@ type current struct {
 
 // newMessage is a messages row to insert for entry in.
 type newMessage struct {
-	in      *store.Incoming
-	version int
-	status  store.Status
-	result  int // index in the results
+	in         *store.Incoming
+	version    int
+	status     store.Status
+	result     int    // index in the results
+	patientKey string // in.PatientKey, or for a delete the deleted resource's
 }
 
 type identifierKey struct{ typ, system, value string }
@@ -104,11 +105,17 @@ func (s *Store) accept(ctx context.Context, tx *sql.Tx, in []store.Incoming) ([]
 			// remembers that the number is taken.
 			cur.lastVersion++
 			cur.dirty = true
-			msgs = append(msgs, newMessage{in: e, version: cur.lastVersion, status: store.StatusReceived, result: i})
-			res[i] = store.Result{VersionID: cur.lastVersion, Outcome: store.OutcomeStale, LastUpdated: at}
+			msgs = append(msgs, newMessage{in: e, version: cur.lastVersion, status: store.StatusReceived, result: i, patientKey: e.PatientKey})
+			res[i] = store.Result{VersionID: cur.lastVersion, Outcome: store.OutcomeStale, LastUpdated: at, PatientKey: e.PatientKey}
 
 		default:
 			outcome := store.OutcomeUpdated
+			key := e.PatientKey
+			if e.Delete && cur != nil && cur.patientKey != "" {
+				// A delete names no patient; it belongs with the patient's other messages, in
+				// their order, and is filed under them.
+				key = cur.patientKey
+			}
 			if cur == nil {
 				cur = &current{}
 				state[k] = cur
@@ -127,11 +134,11 @@ func (s *Store) accept(ctx context.Context, tx *sql.Tx, in []store.Incoming) ([]
 				msg:           len(msgs),
 				deleted:       e.Delete,
 				source:        e.Source,
-				patientKey:    e.PatientKey,
+				patientKey:    key,
 				dirty:         true,
 			}
-			msgs = append(msgs, newMessage{in: e, version: cur.version, status: store.StatusReceived, result: i})
-			res[i] = store.Result{VersionID: cur.version, Outcome: outcome, LastUpdated: at}
+			msgs = append(msgs, newMessage{in: e, version: cur.version, status: store.StatusReceived, result: i, patientKey: key})
+			res[i] = store.Result{VersionID: cur.version, Outcome: outcome, LastUpdated: at, PatientKey: key}
 			for _, id := range e.Identifiers {
 				idents[identifierKey{e.Type, id.System, id.Value}] = e.ID
 			}
@@ -223,7 +230,7 @@ func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, msgs []newMessag
 			body = e.Body
 		}
 		rows[i] = []any{e.Source, e.Hospital, e.Type, e.ID, m.version, e.Hash, body, e.Delete,
-			e.PatientKey, micros(at), nullMicros(e.SourceUpdated), string(m.status)}
+			m.patientKey, micros(at), nullMicros(e.SourceUpdated), string(m.status)}
 		index[versionKey{resourceKey{e.Type, e.ID}, m.version}] = i
 	}
 	ids := make([]int64, len(msgs))

@@ -552,6 +552,21 @@ func (s *Store) Message(ctx context.Context, id int64) (store.Message, error) {
 	return ms[0], nil
 }
 
+// PriorBody returns the body of the latest version of typ/id below version that is not a delete.
+func (s *Store) PriorBody(ctx context.Context, typ, id string, version int) ([]byte, error) {
+	var body []byte
+	err := s.queryRow(ctx, s.r, `SELECT body FROM messages
+		WHERE resource_type = ? AND resource_id = ? AND version_id < ? AND NOT deleted
+		ORDER BY version_id DESC LIMIT 1`, typ, id, version).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("prior body of %s/%s: %w", typ, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("prior body of %s/%s: %w", typ, id, err)
+	}
+	return body, nil
+}
+
 // Messages lists messages matching the filter oldest first (ascending id), from the first id
 // after f.After, at most f.Limit (default 100). The next page starts after the last id returned.
 func (s *Store) Messages(ctx context.Context, f store.MessageFilter) ([]store.Message, error) {

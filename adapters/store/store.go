@@ -79,6 +79,7 @@ type Result struct {
 	VersionID   int   // the resource's current version after the call (or the stale version stored)
 	Outcome     Outcome
 	LastUpdated time.Time // server time of the current version
+	PatientKey  string    // the ordering key the message was filed under ("" when nothing was stored)
 }
 
 // Message is one stored resource version and its processing state.
@@ -268,6 +269,9 @@ type Store interface {
 	Requeue(ctx context.Context, ids []int64) ([]string, error)
 
 	Message(ctx context.Context, id int64) (Message, error)
+	// PriorBody returns the body of the latest version before version that is not a delete:
+	// what a delete withdraws. ErrNotFound when there is none.
+	PriorBody(ctx context.Context, typ, id string, version int) ([]byte, error)
 	Messages(ctx context.Context, f MessageFilter) ([]Message, error)
 	Counts(ctx context.Context) ([]Count, error)
 	Events(ctx context.Context, patientKey string) ([]Event, error)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,4 +178,41 @@ func compare(want, got map[string]string) string {
 		}
 	}
 	return out
+}
+
+// TestDeleteWithdrawsEvents deletes an admission through a transaction: the worker gives the
+// mapper the deleted content, and the latest event of the admission is a cancellation.
+func TestDeleteWithdrawsEvents(t *testing.T) {
+	p := newPipeline(t)
+	ctx := context.Background()
+	send := func(raw string) {
+		t.Helper()
+		if _, _, err := p.in.Bundle(ctx, intake.Source{System: "his"}, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(`{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"resource":{"resourceType":"Patient","id":"pd"},"request":{"method":"PUT","url":"Patient/pd"}},
+	 {"resource":{"resourceType":"Encounter","id":"ed","status":"in-progress",
+	   "class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"},
+	   "subject":{"reference":"Patient/pd"},"period":{"start":"2026-11-01T08:00:00+08:00"}},
+	  "request":{"method":"PUT","url":"Encounter/ed"}}]}`)
+	p.settle(t)
+	before := latest(t, p.st, "Patient/pd")
+	if !strings.Contains(before["Encounter/ed#admitted"], `"Kind":"admitted"`) {
+		t.Fatalf("no admission before the delete: %v", before)
+	}
+	send(`{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"DELETE","url":"Encounter/ed"}}]}`)
+	p.settle(t)
+	after := latest(t, p.st, "Patient/pd")
+	if got := after["Encounter/ed#admitted"]; !strings.Contains(got, `"Kind":"cancelled"`) {
+		t.Errorf("after the delete the admission is %s, want cancelled", got)
+	}
+	msgs, err := p.st.Messages(ctx, store.MessageFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if del := msgs[len(msgs)-1]; !del.Deleted || del.PatientKey != "Patient/pd" {
+		t.Errorf("the delete is filed under %q (deleted %v), want the patient's key", del.PatientKey, del.Deleted)
+	}
 }

@@ -26,6 +26,7 @@ type Store interface {
 	Unpark(ctx context.Context, refs []string) ([]string, error)
 	Requeue(ctx context.Context, ids []int64) ([]string, error)
 	Resource(ctx context.Context, typ, id string) (store.Resource, error)
+	PriorBody(ctx context.Context, typ, id string, version int) ([]byte, error)
 }
 
 // Publisher tells the queue that parked work can go on.
@@ -203,6 +204,16 @@ func (w *Worker) unpark(ctx context.Context, refs []string) error {
 func (w *Worker) verdict(ctx context.Context, m store.Message) (store.Completion, error) {
 	in := mapping.Input{Type: m.Type, ID: m.ResourceID, Version: m.VersionID, Body: m.Body,
 		Deleted: m.Deleted, Source: m.Source, Hospital: m.Hospital}
+	if m.Deleted {
+		// The mapper withdraws what the deleted resource stated, so it is given that content.
+		body, err := w.store.PriorBody(ctx, m.Type, m.ResourceID, m.VersionID)
+		switch {
+		case err == nil:
+			in.Body = body
+		case !errors.Is(err, store.ErrNotFound): // a delete of something never seen maps to nothing
+			return store.Completion{}, fmt.Errorf("read what message %d deletes: %w", m.ID, err)
+		}
+	}
 	c := store.Completion{MessageID: m.ID, Status: store.StatusProcessed}
 	res, err := w.mapSafely(ctx, in)
 	var missing *mapping.MissingError
