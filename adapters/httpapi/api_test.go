@@ -283,8 +283,10 @@ func TestOpsEndpoints(t *testing.T) {
 		t.Errorf("metrics for integration: %d", r.status)
 	}
 	e.do("POST", "/fhir/Patient", store.RoleIntegration, fj, `{"resourceType":"Patient"}`)
+	e.do("POST", "/fhir/Observation", store.RoleIntegration, fj, `{"resourceType":"Observation","code":{"text":"K"}}`)
 	r := e.do("GET", "/metrics", store.RoleAdmin, "", "")
-	if r.status != 200 || !strings.Contains(string(r.body), `lujing_ingest_resources_total{outcome="created",source="lis"} 1`) {
+	if r.status != 200 || !strings.Contains(string(r.body), `lujing_ingest_resources_total{outcome="created",source="lis"} 1`) ||
+		!strings.Contains(string(r.body), `lujing_ingest_resources_total{outcome="rejected_422",source="lis"} 1`) {
 		t.Errorf("metrics %d: %s", r.status, r.body)
 	}
 	r = e.do("GET", "/fhir/metadata", store.RoleClinician, "", "")

@@ -102,6 +102,15 @@ func (r Result) Location() string {
 // Resource accepts one resource sent to /fhir/{type} (POST, id "") or /fhir/{type}/{id} (PUT).
 // A *resource.Error is the sender's fault; any other error is ours.
 func (s *Service) Resource(ctx context.Context, src Source, typ, id string, raw []byte) (Result, error) {
+	res, err := s.resource(ctx, src, typ, id, raw)
+	var re *resource.Error
+	if errors.As(err, &re) {
+		s.metrics.rejected(src.System, re)
+	}
+	return res, err
+}
+
+func (s *Service) resource(ctx context.Context, src Source, typ, id string, raw []byte) (Result, error) {
 	if !resource.KnownType(typ) {
 		return Result{}, &resource.Error{Status: 404, Issues: []resource.Issue{{Severity: "error", Code: "not-supported",
 			Diagnostics: fmt.Sprintf("%q is not an R4 resource type", typ)}}}
