@@ -112,9 +112,6 @@ func (s *Server) putCodeMap(c echo.Context) error {
 		return errTooLarge
 	}
 	name := id + ".yaml"
-	if errs := codemap.Check(name, body); len(errs) > 0 {
-		return invalidConfig(errs)
-	}
 	m, err := codemap.Parse(name, body)
 	if err != nil {
 		return invalidConfig([]error{err})

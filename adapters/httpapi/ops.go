@@ -89,14 +89,12 @@ func (s *Server) listMessages(c echo.Context) error {
 	switch f.Status {
 	case "", store.StatusReceived, store.StatusProcessed, store.StatusFailed, store.StatusParked:
 	default:
-		return &resource.Error{Status: http.StatusBadRequest, Issues: []resource.Issue{{Severity: "error", Code: "value", Expression: "status",
-			Diagnostics: "status must be one of received, processed, failed, parked"}}}
+		return badParam("status", "status must be one of received, processed, failed, parked")
 	}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			return &resource.Error{Status: http.StatusBadRequest, Issues: []resource.Issue{{Severity: "error", Code: "value", Expression: "limit",
-				Diagnostics: "limit must be a number from 1 to 1000"}}}
+			return badParam("limit", "limit must be a number from 1 to 1000")
 		}
 		f.Limit = n
 	}
@@ -110,8 +108,7 @@ func (s *Server) listMessages(c echo.Context) error {
 	if v := c.QueryParam("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return &resource.Error{Status: http.StatusBadRequest, Issues: []resource.Issue{{Severity: "error", Code: "value", Expression: "after",
-				Diagnostics: "after must be a message id"}}}
+			return badParam("after", "after must be a message id")
 		}
 		f.After = n
 	}

@@ -251,16 +251,8 @@ func rebase(err error, prefix string) *resource.Error {
 
 func jsonProblem(err error) string {
 	var te *json.UnmarshalTypeError
-	if ok := asType(err, &te); ok {
+	if errors.As(err, &te) {
 		return fmt.Sprintf("element %q has the wrong JSON type (%s)", te.Field, te.Value)
 	}
 	return "malformed"
-}
-
-func asType(err error, te **json.UnmarshalTypeError) bool {
-	t, ok := err.(*json.UnmarshalTypeError)
-	if ok {
-		*te = t
-	}
-	return ok
 }
