@@ -51,6 +51,8 @@ func runContract(t *testing.T, open func(t *testing.T) *Store) {
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
 		{"TimesUTC", testTimesUTC},
+		{"CoreSave", testCoreSave},
+		{"StreamAndDeliveries", testStreamAndDeliveries},
 		{"Ping", func(t *testing.T, s *Store) {
 			if err := s.Ping(t.Context()); err != nil {
 				t.Fatal(err)

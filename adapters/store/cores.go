@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// The clinical cores (pathways, critical values, follow-up) keep one state document per core
+// and patient, the records projected from it, and the events they publish. The events form
+// the live stream (read by position, so a reconnecting reader resumes where it stopped) and
+// feed the webhook deliveries, written in the same transaction, so nothing a core says is lost
+// between the database and the notification.
+
+// CoreState is one core's state for one patient.
+type CoreState struct {
+	Core    string // "criticalvalue", "clinicalpath", "followup"
+	Patient string // "Patient/123"
+	State   []byte
+	// Version counts the saves; SaveCore succeeds only from the version read.
+	Version int64
+	// Wake is when the core must run again for the patient; zero: never.
+	Wake time.Time
+	// Digest identifies what the run that saved it produced (state, records, wake), so that
+	// a run producing the same need not be written again.
+	Digest string
+}
+
+// Record is a row of a core's read side: a pathway instance, a critical value, a follow-up
+// contact. Body is the JSON served for it.
+type Record struct {
+	Kind       string
+	ID         string
+	Core       string
+	Patient    string
+	Encounter  string
+	Department string
+	Status     string
+	Hospital   string
+	Opened     time.Time
+	Closed     time.Time // zero while open
+	Body       []byte
+	UpdatedAt  time.Time
+}
+
+// StreamEvent is one event of the live stream. ID is its position: strictly increasing in
+// commit order, so a reader that has seen ID n has seen every event before it.
+type StreamEvent struct {
+	ID         int64
+	Name       string // e.g. "critical-value.notified"
+	Record     string // the record's id
+	Patient    string
+	Department string
+	At         time.Time
+	Data       []byte
+}
+
+// CoreSave is one core run's result for one patient, stored in one transaction.
+type CoreSave struct {
+	Core    string
+	Patient string
+	// Version is the CoreState.Version the run started from (0 when there was none).
+	Version int64
+	State   []byte
+	Wake    time.Time
+	Digest  string
+	// Records replace every record of the core and patient.
+	Records []Record
+	Events  []StreamEvent
+}
+
+// RecordFilter selects records. Empty fields do not filter.
+type RecordFilter struct {
+	Kind       string
+	Patient    string
+	Encounter  string
+	Statuses   []string
+	Department string
+	// Departments, when not empty, restricts to records of these departments (a reader bound
+	// to departments).
+	Departments []string
+	OpenedFrom  time.Time // inclusive
+	OpenedTo    time.Time // exclusive
+	Limit       int
+}
+
+// Webhook is a subscriber to the stream: events whose name starts with one of Events (all
+// when empty) and, when Departments is not empty, of those departments, are POSTed to URL
+// signed with Secret.
+type Webhook struct {
+	ID          string
+	Name        string
+	URL         string
+	Secret      string
+	Events      []string
+	Departments []string
+	CreatedAt   time.Time
+}
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryDead      = "dead" // given up after the attempts allowed: the dead-letter list
+)
+
+// Delivery is one stream event to one webhook.
+type Delivery struct {
+	ID         int64
+	Webhook    string
+	Event      StreamEvent
+	Status     string
+	Attempts   int
+	NextAt     time.Time
+	LastError  string
+	LastStatus int // the receiver's HTTP status of the last attempt, 0 when none came back
+	UpdatedAt  time.Time
+}
+
+// DeliveryFilter selects deliveries for listing.
+type DeliveryFilter struct {
+	Status  string
+	Webhook string
+	Limit   int
+}
+
+// CoreStore is what the clinical cores' adapter, the live stream and the webhook dispatcher
+// need of the store.
+type CoreStore interface {
+	// CoreState returns the state; ErrNotFound when the core never ran for the patient.
+	CoreState(ctx context.Context, core, patient string) (CoreState, error)
+	// SaveCore stores a run; ErrConflict when the state changed since Version was read. It
+	// returns the events with their stream ids.
+	SaveCore(ctx context.Context, s CoreSave) ([]StreamEvent, error)
+	// Wakes returns the core states due to run again, soonest first (for rescheduling timers
+	// after a restart).
+	Wakes(ctx context.Context, limit int) ([]CoreState, error)
+
+	Record(ctx context.Context, kind, id string) (Record, error)
+	Records(ctx context.Context, f RecordFilter) ([]Record, error)
+
+	// Stream returns up to limit events after the position, oldest first.
+	Stream(ctx context.Context, after int64, limit int) ([]StreamEvent, error)
+	// StreamHead is the position of the latest event, 0 when none.
+	StreamHead(ctx context.Context) (int64, error)
+
+	PutWebhook(ctx context.Context, w Webhook) error
+	Webhooks(ctx context.Context) ([]Webhook, error)
+	DeleteWebhook(ctx context.Context, id string) error
+	// DueDeliveries returns pending deliveries whose NextAt is not after now, oldest first.
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
+	// SettleDelivery records an attempt's result: status, attempts, next try, error.
+	SettleDelivery(ctx context.Context, d Delivery) error
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
+	// RetryDelivery makes a dead (or pending) delivery pending again, due now.
+	RetryDelivery(ctx context.Context, id int64, now time.Time) (Delivery, error)
+}
