@@ -43,6 +43,7 @@ type Worker struct {
 	now     func() time.Time
 	metrics *metrics
 	batch   int
+	after   func(ctx context.Context, key string) error
 	// slots bounds the keys handled at once: the worker must not take from the intake the
 	// database and cores that senders are waiting on; a backlog is caught up afterwards.
 	slots chan struct{}
@@ -57,6 +58,9 @@ type Options struct {
 	Queue      Publisher // where unparked work is published; nil: the relay finds it later
 	// Concurrency bounds the keys handled at once, whatever the queue delivers; default 4.
 	Concurrency int
+	// After runs once the key's received messages are applied, and also when a delivery found
+	// none (a timer): the clinical cores. An error leaves the key to be delivered again.
+	After func(ctx context.Context, key string) error
 }
 
 // New returns a worker.
@@ -74,7 +78,7 @@ func New(st Store, m mapping.Mapper, opts Options) *Worker {
 		opts.Concurrency = 4
 	}
 	return &Worker{store: st, mapper: m, queue: opts.Queue, log: opts.Logger, now: opts.Now,
-		metrics: newMetrics(opts.Registerer), batch: opts.Batch, slots: make(chan struct{}, opts.Concurrency)}
+		metrics: newMetrics(opts.Registerer), batch: opts.Batch, after: opts.After, slots: make(chan struct{}, opts.Concurrency)}
 }
 
 // Handle processes every received message of the key, oldest first, and records the verdicts
@@ -97,7 +101,7 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 			return fmt.Errorf("read pending messages: %w", err)
 		}
 		if len(msgs) == 0 {
-			return nil
+			break
 		}
 		mapStart := w.now()
 		cs := make([]store.Completion, 0, len(msgs))
@@ -139,9 +143,16 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 			return err
 		}
 		if len(msgs) < w.batch {
-			return nil
+			break
 		}
 	}
+	if w.after != nil {
+		if err := w.after(ctx, key); err != nil {
+			w.metrics.errors.Inc()
+			return fmt.Errorf("after %s: %w", key, err)
+		}
+	}
+	return nil
 }
 
 // arrivedSince reports whether a resource a parked message needs was stored after its mapping

@@ -1,0 +1,266 @@
+// Package clinical runs the pure clinical cores (pathways/clinicalpath, pathways/criticalvalue,
+// pathways/followup) against the store and the queue: for a patient whose events changed, or
+// whose timer fired, it reads the events in force, hands them to each core with the core's
+// state, and stores what the core answers — state, records and stream events — in one
+// transaction per core. It schedules the core's next run through the queue, so deadlines are
+// rows in the store (core_state.wake) and survive a restart.
+//
+// Clinicians' actions (acknowledge a critical value, record a variance) go through Act: the
+// same read–apply–store cycle, retried when the worker saved the same patient in between.
+package clinical
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/lujing-health/lujing/adapters/store"
+	"github.com/lujing-health/lujing/mapping"
+	"github.com/lujing-health/lujing/pathways"
+)
+
+// Core is a pure clinical core.
+type Core interface {
+	Apply(state json.RawMessage, in pathways.Input) (pathways.Outcome, error)
+}
+
+// Store is what the runner needs of the store.
+type Store interface {
+	Events(ctx context.Context, patientKey string) ([]store.Event, error)
+	Resource(ctx context.Context, typ, id string) (store.Resource, error)
+	CoreState(ctx context.Context, core, patient string) (store.CoreState, error)
+	SaveCore(ctx context.Context, s store.CoreSave) ([]store.StreamEvent, error)
+	Record(ctx context.Context, kind, id string) (store.Record, error)
+	Wakes(ctx context.Context, limit int) ([]store.CoreState, error)
+}
+
+// Scheduler runs a key again at a time (the queue).
+type Scheduler interface {
+	Schedule(ctx context.Context, id, key string, at time.Time) error
+}
+
+// Notifier is told when stream events were stored (the live stream's hub).
+type Notifier interface {
+	Published(last int64)
+}
+
+// Named is a core with the name its state is stored under.
+type Named struct {
+	Name string
+	Core Core
+}
+
+// Runner drives the cores.
+type Runner struct {
+	cores []Named
+	store Store
+	sched Scheduler
+	note  Notifier
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// Options configure a Runner.
+type Options struct {
+	Scheduler Scheduler
+	Notifier  Notifier
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// New returns a runner of the cores, in order.
+func New(st Store, cores []Named, opts Options) *Runner {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Runner{cores: cores, store: st, sched: opts.Scheduler, note: opts.Notifier, now: opts.Now, log: opts.Logger}
+}
+
+// Core returns the core of that name, nil when there is none.
+func (r *Runner) Core(name string) Core {
+	for _, c := range r.cores {
+		if c.Name == name {
+			return c.Core
+		}
+	}
+	return nil
+}
+
+// Run runs every core for the patient key. Keys that are not patients ("Organization/x") have
+// nothing to run. It is the worker's after-hook: an error leaves the key to be delivered again.
+func (r *Runner) Run(ctx context.Context, key string) error {
+	if !strings.HasPrefix(key, "Patient/") || len(r.cores) == 0 {
+		return nil
+	}
+	in, err := r.input(ctx, key)
+	if err != nil {
+		return err
+	}
+	for _, c := range r.cores {
+		if err := r.runCore(ctx, c, in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Runner) runCore(ctx context.Context, c Named, in pathways.Input) error {
+	for attempt := 0; ; attempt++ {
+		_, err := r.cycle(ctx, c.Name, in.Patient, func(state json.RawMessage, now time.Time) (pathways.Outcome, error) {
+			in.Now = now
+			return c.Core.Apply(state, in)
+		})
+		if errors.Is(err, store.ErrConflict) && attempt < 5 {
+			continue // a clinician's action saved the patient in between: run on the new state
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", c.Name, in.Patient.Ref, err)
+		}
+		return nil
+	}
+}
+
+// Act runs a clinician's action on one core's state of a patient: fn gets the state and the
+// time and answers like the core's action methods. When fn returns a *pathways.Error together
+// with an Outcome that has a State (a refused read-back the core records), the outcome is
+// stored and the error returned.
+func (r *Runner) Act(ctx context.Context, core, patient string, fn func(state json.RawMessage, now time.Time) (pathways.Outcome, error)) (pathways.Outcome, error) {
+	in, err := r.input(ctx, patient)
+	if err != nil {
+		return pathways.Outcome{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		out, err := r.cycle(ctx, core, in.Patient, fn)
+		if errors.Is(err, store.ErrConflict) && attempt < 5 {
+			continue
+		}
+		return out, err
+	}
+}
+
+// cycle reads the state, applies fn, and stores the outcome unless it changes nothing.
+func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, fn func(json.RawMessage, time.Time) (pathways.Outcome, error)) (pathways.Outcome, error) {
+	prev, err := r.store.CoreState(ctx, core, p.Ref)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return pathways.Outcome{}, err
+	}
+	now := r.now().UTC()
+	out, ferr := fn(prev.State, now)
+	var refusal *pathways.Error
+	if ferr != nil && !(errors.As(ferr, &refusal) && out.State != nil) {
+		return out, ferr
+	}
+	if out.State == nil {
+		return out, fmt.Errorf("%s returned no state", core)
+	}
+	if !out.Wake.IsZero() && !out.Wake.After(now) {
+		// A core must move its wake past the time it was given; guard against a loop.
+		r.log.Warn("core wake not in the future", "core", core, "wake", out.Wake, "now", now)
+		out.Wake = now.Add(time.Second)
+	}
+	save := store.CoreSave{Core: core, Patient: p.Ref, Version: prev.Version, State: out.State, Wake: out.Wake}
+	for _, rec := range out.Records {
+		save.Records = append(save.Records, store.Record{Kind: rec.Kind, ID: rec.ID, Patient: p.Ref, Encounter: rec.Encounter,
+			Department: rec.Department, Status: rec.Status, Hospital: p.Hospital, Opened: rec.Opened, Closed: rec.Closed, Body: rec.Body})
+	}
+	save.Digest = digest(save)
+	if len(out.Notices) == 0 && prev.Version > 0 && save.Digest == prev.Digest {
+		return out, ferr // nothing changed: no write
+	}
+	for _, n := range out.Notices {
+		save.Events = append(save.Events, store.StreamEvent{Name: n.Name, Record: n.Record, Patient: n.Patient,
+			Department: n.Department, At: n.At, Data: n.Data})
+	}
+	evs, err := r.store.SaveCore(ctx, save)
+	if err != nil {
+		return out, err
+	}
+	if len(evs) > 0 && r.note != nil {
+		r.note.Published(evs[len(evs)-1].ID)
+	}
+	if r.sched != nil && !out.Wake.IsZero() && !out.Wake.Equal(prev.Wake) {
+		if err := r.sched.Schedule(ctx, "core:"+core+":"+p.Ref, p.Ref, out.Wake); err != nil {
+			// The wake is stored: Reschedule at the next start, or the next event, picks it up.
+			r.log.Warn("schedule core wake", "core", core, "err", err)
+		}
+	}
+	return out, ferr
+}
+
+// digest identifies a save's content: state, wake and records.
+func digest(s store.CoreSave) string {
+	h := sha256.New()
+	h.Write(s.State)
+	fmt.Fprintf(h, "\x00%d", s.Wake.UnixMicro())
+	for _, r := range s.Records {
+		fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00%d\x00", r.Kind, r.ID, r.Encounter, r.Department, r.Status, r.Opened.UnixMicro(), r.Closed.UnixMicro())
+		h.Write(r.Body)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Reschedule schedules every stored wake again: after a restart the in-process queue has no
+// timers, and a Redis queue may have lost them with a flush.
+func (r *Runner) Reschedule(ctx context.Context) (int, error) {
+	if r.sched == nil {
+		return 0, nil
+	}
+	wakes, err := r.store.Wakes(ctx, 1_000_000)
+	if err != nil {
+		return 0, err
+	}
+	for _, w := range wakes {
+		if err := r.sched.Schedule(ctx, "core:"+w.Core+":"+w.Patient, w.Patient, w.Wake); err != nil {
+			return 0, fmt.Errorf("reschedule %s: %w", w.Core, err)
+		}
+	}
+	return len(wakes), nil
+}
+
+// input reads the patient and the events in force.
+func (r *Runner) input(ctx context.Context, key string) (pathways.Input, error) {
+	in := pathways.Input{Patient: pathways.Patient{Ref: key}}
+	evs, err := r.store.Events(ctx, key)
+	if err != nil {
+		return in, fmt.Errorf("events: %w", err)
+	}
+	all := make([]mapping.Event, len(evs))
+	for i, e := range evs {
+		all[i] = mapping.Event{Key: e.Key, Version: int(e.Version), Kind: e.Kind, Patient: e.Patient, Encounter: e.Encounter,
+			Hospital: e.Hospital, Source: e.Source, At: e.At, Resource: e.Resource, Data: e.Data}
+		if e.Hospital != "" {
+			in.Patient.Hospital = e.Hospital
+		}
+	}
+	in.Facts = pathways.InForce(all)
+	res, err := r.store.Resource(ctx, "Patient", strings.TrimPrefix(key, "Patient/"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return in, fmt.Errorf("patient: %w", err)
+	case !res.Deleted:
+		var p struct {
+			BirthDate string `json:"birthDate"`
+			Gender    string `json:"gender"`
+		}
+		if json.Unmarshal(res.Body, &p) == nil {
+			in.Patient.Gender = p.Gender
+			for _, layout := range []string{"2006-01-02", "2006-01", "2006"} {
+				if t, err := time.Parse(layout, p.BirthDate); err == nil {
+					in.Patient.BirthDate = t
+					break
+				}
+			}
+		}
+	}
+	return in, nil
+}
