@@ -22,7 +22,7 @@ import (
 
 // Patient is what a core may know of the patient besides the events.
 type Patient struct {
-	Ref       string    `json:"ref"`                  // "Patient/123"
+	Ref       string    `json:"ref"`                 // "Patient/123"
 	BirthDate time.Time `json:"birth_date,omitzero"` // zero when not known
 	Gender    string    `json:"gender,omitempty"`    // FHIR administrative gender
 	Hospital  string    `json:"hospital,omitempty"`
