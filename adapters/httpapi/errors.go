@@ -10,6 +10,7 @@ import (
 
 	"github.com/lujing-health/lujing/adapters/store"
 	"github.com/lujing-health/lujing/mapping/resource"
+	"github.com/lujing-health/lujing/pathways"
 )
 
 var (
@@ -32,7 +33,10 @@ func classify(err error) (problem, []resource.Issue) {
 	var re *resource.Error
 	var he *echo.HTTPError
 	var mbe *http.MaxBytesError
+	var pe *pathways.Error
 	switch {
+	case errors.As(err, &pe):
+		return coreProblem(pe)
 	case errors.As(err, &re):
 		return problem{re.Status, "invalid", "the request was rejected"}, re.Issues
 	case errors.As(err, &mbe), errors.Is(err, errTooLarge):

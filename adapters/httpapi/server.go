@@ -52,6 +52,11 @@ type Config struct {
 	MaxBody  int64 // request body limit in bytes, default 16 MiB
 	Version  string
 	Now      func() time.Time
+	// Cores, Hub and Webhooks serve the clinical records, the live stream and webhook admin;
+	// nil Cores leaves those routes answering 404.
+	Cores    CoreStore
+	Hub      StreamHub
+	Webhooks interface{ Published(last int64) }
 	// OnConfigChange runs after a configuration document (a code map…) was stored, so that
 	// the mapping picks it up.
 	OnConfigChange func(ctx context.Context) error
@@ -63,7 +68,15 @@ type Server struct {
 	echo   *echo.Echo
 	tokens *tokenCache
 	log    *slog.Logger
+	// streams ends the live-stream connections on shutdown: they would otherwise hold
+	// http.Server.Shutdown until its deadline.
+	streams     context.Context
+	stopStreams context.CancelFunc
 }
+
+// CloseStreams ends every live-stream connection (before http.Server.Shutdown); readers
+// reconnect elsewhere with their Last-Event-ID.
+func (s *Server) CloseStreams() { s.stopStreams() }
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
@@ -85,6 +98,7 @@ func New(cfg Config) *Server {
 	// setting says otherwise.
 	e.IPExtractor = echo.ExtractIPDirect()
 	s := &Server{cfg: cfg, echo: e, tokens: newTokenCache(cfg.Store, 30*time.Second, cfg.Now), log: cfg.Logger}
+	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	e.HTTPErrorHandler = s.handleError
 
 	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -124,6 +138,14 @@ func New(cfg Config) *Server {
 	api.GET("/code-maps/unmapped", s.unmappedCodes, s.auth(store.RoleAdmin))
 	api.GET("/code-maps/:id", s.getCodeMap, s.auth(store.RoleAdmin, store.RoleIntegration))
 	api.PUT("/code-maps/:id", s.putCodeMap, s.auth(store.RoleAdmin))
+	api.GET("/events", s.events, s.auth(store.RoleClinician, store.RoleAdmin))
+	if cfg.Cores != nil {
+		api.GET("/webhooks", s.listWebhooks, s.auth(store.RoleAdmin))
+		api.PUT("/webhooks/:id", s.putWebhook, s.auth(store.RoleAdmin))
+		api.DELETE("/webhooks/:id", s.deleteWebhook, s.auth(store.RoleAdmin))
+		api.GET("/webhook-deliveries", s.listDeliveries, s.auth(store.RoleAdmin))
+		api.POST("/webhook-deliveries/:id/retry", s.retryDelivery, s.auth(store.RoleAdmin))
+	}
 	return s
 }
 

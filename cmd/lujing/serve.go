@@ -21,10 +21,12 @@ import (
 
 	"github.com/lujing-health/lujing/adapters/httpapi"
 	"github.com/lujing-health/lujing/adapters/intake"
+	"github.com/lujing-health/lujing/adapters/livestream"
 	"github.com/lujing-health/lujing/adapters/queue"
 	"github.com/lujing-health/lujing/adapters/redisq"
 	"github.com/lujing-health/lujing/adapters/sqlstore"
 	"github.com/lujing-health/lujing/adapters/store"
+	"github.com/lujing-health/lujing/adapters/webhook"
 	"github.com/lujing-health/lujing/adapters/worker"
 	"github.com/lujing-health/lujing/mapping/bundle"
 )
@@ -160,9 +162,19 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	if err != nil {
 		return err
 	}
-	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, Concurrency: cfg.workers})
+	head, err := st.StreamHead(ctx)
+	if err != nil {
+		return err
+	}
+	hub := livestream.NewHub(head)
+	hooks := webhook.New(st, webhook.Options{Logger: log, Registerer: reg})
+	runner, err := newRunner(ctx, st, q, notifiers{hub, hooks}, log)
+	if err != nil {
+		return err
+	}
+	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, Concurrency: cfg.workers, After: runner.Run})
 	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody,
-		Version: version, OnConfigChange: mapper.Reload})
+		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks})
 
 	if cfg.pprofAddr != "" {
 		// Profiling stays off the public listener: a separate address, loopback by convention.
@@ -182,11 +194,26 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	// flight finish and are stored), then the worker finishes what it holds.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		hub.Poll(workCtx, 500*time.Millisecond, st.StreamHead) // events other replicas stored
+	}()
+	go func() {
+		defer wg.Done()
+		hooks.Run(workCtx)
+	}()
 	go func() {
 		defer wg.Done()
 		if cfg.noWorker {
 			return
+		}
+		// Timers of the cores (escalations, deadlines) live in the store; the in-process
+		// queue forgot them with the last process.
+		if n, err := runner.Reschedule(workCtx); err != nil {
+			log.Error("reschedule clinical timers", "err", err)
+		} else if n > 0 {
+			log.Info("clinical timers rescheduled", "n", n)
 		}
 		if err := q.Consume(workCtx, w.Handle); err != nil && workCtx.Err() == nil {
 			log.Error("queue consumer stopped", "err", err)
@@ -220,6 +247,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	log.Info("shutting down: finishing requests in flight")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	api.CloseStreams()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}

@@ -1,0 +1,171 @@
+package clinical
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lujing-health/lujing/adapters/sqlstore"
+	"github.com/lujing-health/lujing/adapters/store"
+	"github.com/lujing-health/lujing/pathways"
+)
+
+// counter is a toy core: it counts the patient's facts and the acknowledgements, keeps one
+// record, says so on the stream when the count changes and wants to run again in 5 minutes.
+type counter struct{}
+
+type counterState struct {
+	Facts int `json:"facts"`
+	Acks  int `json:"acks"`
+}
+
+func (counter) Apply(state json.RawMessage, in pathways.Input) (pathways.Outcome, error) {
+	var s counterState
+	if state != nil {
+		json.Unmarshal(state, &s)
+	}
+	var notes []pathways.Notice
+	if n := len(pathways.Holding(in.Facts)); n != s.Facts {
+		s.Facts = n
+		notes = append(notes, pathways.Notice{Name: "count.changed", Record: "c-" + in.Patient.Ref, Patient: in.Patient.Ref, At: in.Now, Data: []byte(fmt.Sprintf(`{"facts":%d}`, n))})
+	}
+	return s.outcome(in.Patient.Ref, in.Now, notes), nil
+}
+
+func (s counterState) outcome(p string, now time.Time, notes []pathways.Notice) pathways.Outcome {
+	body, _ := json.Marshal(s)
+	return pathways.Outcome{State: body, Notices: notes, Wake: now.Add(5 * time.Minute).Truncate(time.Minute),
+		Records: []pathways.Record{{Kind: "count", ID: "c-" + p, Patient: p, Status: "open", Opened: time.Unix(0, 0), Body: body}}}
+}
+
+type sched struct {
+	mu  sync.Mutex
+	set map[string]time.Time
+}
+
+func (s *sched) Schedule(_ context.Context, id, key string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.set[id+"→"+key] = at
+	return nil
+}
+
+type note struct{ last int64 }
+
+func (n *note) Published(last int64) { n.last = last }
+
+func TestRunStoresAndSchedules(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 3, 1, 8, 0, 30, 0, time.UTC)
+	sc, nt := &sched{set: map[string]time.Time{}}, &note{}
+	r := New(st, []Named{{"counter", counter{}}}, Options{Scheduler: sc, Notifier: nt, Now: func() time.Time { return now }})
+
+	// Two events for the patient, as the worker stores them.
+	res, err := st.Accept(ctx, []store.Incoming{{Source: "his", Type: "Encounter", ID: "e1", Body: []byte(`{"resourceType":"Encounter","id":"e1"}`), Hash: "h1", PatientKey: "Patient/p1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CompleteAll(ctx, []store.Completion{{MessageID: res[0].MessageID, Status: store.StatusProcessed, Events: []store.Event{
+		{Key: "Encounter/e1#admitted", Version: 1, Kind: "admitted", Patient: "Patient/p1", At: now, Resource: "Encounter/e1", Data: []byte(`{}`)},
+		{Key: "Encounter/e1#diagnosed", Version: 1, Kind: "diagnosed", Patient: "Patient/p1", At: now, Resource: "Encounter/e1", Data: []byte(`{}`)},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(ctx, "Patient/p1"); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := st.CoreState(ctx, "counter", "Patient/p1")
+	if err != nil || string(cs.State) != `{"facts":2,"acks":0}` || !cs.Wake.Equal(time.Date(2026, 3, 1, 8, 5, 0, 0, time.UTC)) {
+		t.Fatalf("state %+v %v", cs, err)
+	}
+	if got := sc.set["core:counter:Patient/p1→Patient/p1"]; !got.Equal(cs.Wake) {
+		t.Fatalf("scheduled %v, want %v", got, cs.Wake)
+	}
+	evs, _ := st.Stream(ctx, 0, 10)
+	if len(evs) != 1 || evs[0].Name != "count.changed" || nt.last != evs[0].ID {
+		t.Fatalf("stream %+v, notified %d", evs, nt.last)
+	}
+	// Running again with nothing new writes nothing.
+	if err := r.Run(ctx, "Patient/p1"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := st.CoreState(ctx, "counter", "Patient/p1"); again.Version != cs.Version {
+		t.Fatalf("an unchanged run was written: version %d → %d", cs.Version, again.Version)
+	}
+	// An action: stored, and a refusal with a state is stored too.
+	_, err = r.Act(ctx, "counter", "Patient/p1", func(state json.RawMessage, at time.Time) (pathways.Outcome, error) {
+		var s counterState
+		json.Unmarshal(state, &s)
+		s.Acks++
+		return s.outcome("Patient/p1", at, nil), pathways.Errorf(pathways.EINVALID, "read_back", "differs")
+	})
+	if pathways.ErrorCode(err) != pathways.EINVALID {
+		t.Fatalf("act: %v", err)
+	}
+	if cs, _ := st.CoreState(ctx, "counter", "Patient/p1"); string(cs.State) != `{"facts":2,"acks":1}` {
+		t.Fatalf("refused action's state not kept: %s", cs.State)
+	}
+	// A refusal without a state stores nothing.
+	_, err = r.Act(ctx, "counter", "Patient/p1", func(json.RawMessage, time.Time) (pathways.Outcome, error) {
+		return pathways.Outcome{}, pathways.Errorf(pathways.ECONFLICT, "", "recalled")
+	})
+	if pathways.ErrorCode(err) != pathways.ECONFLICT {
+		t.Fatalf("act: %v", err)
+	}
+	// Non-patient keys run nothing.
+	if err := r.Run(ctx, "Organization/o1"); err != nil {
+		t.Fatal(err)
+	}
+	// After a restart the timers come back from the store.
+	sc2 := &sched{set: map[string]time.Time{}}
+	n, err := New(st, []Named{{"counter", counter{}}}, Options{Scheduler: sc2}).Reschedule(ctx)
+	if err != nil || n != 1 || !sc2.set["core:counter:Patient/p1→Patient/p1"].Equal(cs.Wake) {
+		t.Fatalf("reschedule: %d %v %v", n, err, sc2.set)
+	}
+}
+
+// conflicting saves the patient's state behind the runner's back once, as a clinician's
+// action would between the runner's read and write.
+type conflicting struct {
+	counter
+	st   *sqlstore.Store
+	once sync.Once
+}
+
+func (c *conflicting) Apply(state json.RawMessage, in pathways.Input) (pathways.Outcome, error) {
+	c.once.Do(func() {
+		cs, _ := c.st.CoreState(context.Background(), "counter", in.Patient.Ref)
+		c.st.SaveCore(context.Background(), store.CoreSave{Core: "counter", Patient: in.Patient.Ref, Version: cs.Version, State: []byte(`{"facts":0,"acks":7}`)})
+	})
+	return c.counter.Apply(state, in)
+}
+
+func TestRunRetriesOnConflict(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := New(st, []Named{{"counter", &conflicting{st: st}}}, Options{})
+	if err := r.Run(ctx, "Patient/p9"); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := st.CoreState(ctx, "counter", "Patient/p9")
+	if err != nil || string(cs.State) != `{"facts":0,"acks":7}` {
+		// The second run started from the other writer's state and kept its acks.
+		t.Fatalf("state %s %v", cs.State, err)
+	}
+	if _, err := st.CoreState(ctx, "counter", "Patient/none"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+}
