@@ -23,6 +23,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to send")
 	fs.IntVar(&cfg.Count, "count", 0, "stop after this many requests (0: no limit)")
 	fs.Int64Var(&cfg.Seed, "seed", time.Now().UnixNano(), "seed of the synthetic hospital (a new seed sends new resources)")
+	var probe loadgen.ProbeConfig
+	fs.StringVar(&probe.StreamToken, "probe-token", envOr("LUJING_PROBE_TOKEN", ""),
+		"a hospital-wide clinician token: also post a critical potassium every --probe-interval and measure 2xx → critical-value event on the live stream (env LUJING_PROBE_TOKEN)")
+	fs.DurationVar(&probe.Interval, "probe-interval", 250*time.Millisecond, "how often the probe posts a critical value")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,8 +36,31 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "bench: %s, bundles of %d (%s), %d in flight, rate %s, for %s\n",
 		cfg.BaseURL, cfg.BundleSize, cfg.BundleType, cfg.Concurrency, rateText(cfg.Rate), cfg.Duration)
+	var probeRep loadgen.ProbeReport
+	var probeErr error
+	probeDone := make(chan struct{})
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	defer stopProbe()
+	if probe.StreamToken != "" {
+		probe.BaseURL, probe.Token = cfg.BaseURL, cfg.Token
+		go func() {
+			defer close(probeDone)
+			probeRep, probeErr = loadgen.Probe(probeCtx, probe, cfg.Seed)
+		}()
+	} else {
+		close(probeDone)
+	}
 	rep, err := loadgen.Run(ctx, cfg)
+	stopProbe()
+	<-probeDone
 	fmt.Fprintln(stdout, rep.String())
+	if probe.StreamToken != "" {
+		if probeErr != nil {
+			fmt.Fprintln(stdout, "probe:", probeErr)
+		} else {
+			fmt.Fprintln(stdout, probeRep.String())
+		}
+	}
 	if err != nil {
 		return err
 	}
