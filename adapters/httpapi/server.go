@@ -52,6 +52,9 @@ type Config struct {
 	MaxBody  int64 // request body limit in bytes, default 16 MiB
 	Version  string
 	Now      func() time.Time
+	// Zone is the hospital's time zone: a date in a query means that day there. Default
+	// Asia/Shanghai.
+	Zone *time.Location
 	// Cores, Hub and Webhooks serve the clinical records, the live stream and webhook admin;
 	// nil Cores leaves those routes answering 404.
 	Cores    CoreStore
@@ -88,6 +91,13 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Zone == nil {
+		if z, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+			cfg.Zone = z
+		} else {
+			cfg.Zone = time.FixedZone("CST", 8*3600)
+		}
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()

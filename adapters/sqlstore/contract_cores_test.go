@@ -75,6 +75,7 @@ func testCoreSave(t *testing.T, s *Store) {
 		{store.RecordFilter{OpenedFrom: t0.Add(time.Minute)}, "c"},
 		{store.RecordFilter{OpenedTo: t0.Add(time.Minute)}, "a"},
 		{store.RecordFilter{Kind: "follow-up"}, ""},
+		{store.RecordFilter{OpenOnly: true}, "c,a"},
 	} {
 		rs, err := s.Records(ctx, tc.f)
 		if err != nil {

@@ -207,6 +207,9 @@ func (s *Store) Records(ctx context.Context, f store.RecordFilter) ([]store.Reco
 	if len(f.Departments) > 0 {
 		in("department", f.Departments)
 	}
+	if f.OpenOnly {
+		add("closed IS NULL")
+	}
 	if !f.OpenedFrom.IsZero() {
 		add("opened >= ?", micros(f.OpenedFrom))
 	}

@@ -78,6 +78,7 @@ type RecordFilter struct {
 	// Departments, when not empty, restricts to records of these departments (a reader bound
 	// to departments).
 	Departments []string
+	OpenOnly    bool      // only records not closed
 	OpenedFrom  time.Time // inclusive
 	OpenedTo    time.Time // exclusive
 	Limit       int
