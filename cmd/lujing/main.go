@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The hospital's zone (Asia/Shanghai by default) must load on a machine without zoneinfo.
+	_ "time/tzdata"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
