@@ -56,15 +56,17 @@ func (e *Engine) plan(f *facts, patient string, frozen map[string]*actions) ([]*
 	var contacts []Contact
 	var prev *stay        // the last stay with contacts
 	carry := []carried{} // superseded template contacts waiting for a discharge
+	var superseded []Contact
 	for _, is := range f.inpatientStays() {
 		if prev != nil && !is.admitted.Before(prev.Discharged) {
 			admittedOn := civil(is.admitted, e.cfg.Zone)
-			kept := contacts[:0]
+			kept := contacts[:0:0]
 			for _, c := range contacts {
 				if c.Encounter == prev.Encounter && c.DueOn > admittedOn && frozen[c.ID] == nil {
 					for _, sp := range c.Specs {
 						carry = append(carry, carried{spec: sp, from: prev.Encounter})
 					}
+					superseded = append(superseded, c)
 					continue
 				}
 				kept = append(kept, c)
@@ -81,7 +83,10 @@ func (e *Engine) plan(f *facts, patient string, frozen map[string]*actions) ([]*
 		s.Eligibility, s.IndexOperation, s.IndexOperationAt = e.eligibility(f, d)
 		stays = append(stays, s)
 		if d.Died {
-			carry = carry[:0]
+			// Nothing to re-plan: what the admission superseded comes back, to be cancelled
+			// by the death.
+			contacts = append(contacts, superseded...)
+			carry, superseded = carry[:0], nil
 			continue
 		}
 		own := reasonsOf(s.Eligibility.Reasons)
@@ -102,7 +107,7 @@ func (e *Engine) plan(f *facts, patient string, frozen map[string]*actions) ([]*
 					Detail: "the follow-up of " + c.from + " continues from this discharge"})
 			}
 		}
-		carry = carry[:0]
+		carry, superseded = carry[:0], nil
 		if len(specs) == 0 {
 			continue
 		}
