@@ -7,18 +7,18 @@ import (
 
 // ContactView is the JSON of a "follow-up" record (GET /api/v1/follow-ups) and of its notices.
 type ContactView struct {
-	Kind        string      `json:"kind"` // "follow-up"
-	ID          string      `json:"id"`
-	Patient     string      `json:"patient"`
-	Encounter   string      `json:"encounter"` // the index stay: the discharge the schedule counts from
-	Reasons     []string    `json:"reasons"`   // grade4-surgery, malignant-tumour
-	DueOn       string      `json:"due_on"`    // date in the hospital's zone
-	WindowStart string      `json:"window_start"`
-	WindowEnd   string      `json:"window_end"`
-	Method      string      `json:"method"` // phone | clinic | online
-	Assignee    string      `json:"assignee"`
-	Department  string      `json:"department"`
-	Status      string      `json:"status"`
+	Kind        string   `json:"kind"` // "follow-up"
+	ID          string   `json:"id"`
+	Patient     string   `json:"patient"`
+	Encounter   string   `json:"encounter"` // the index stay: the discharge the schedule counts from
+	Reasons     []string `json:"reasons"`   // grade4-surgery, malignant-tumour
+	DueOn       string   `json:"due_on"`    // date in the hospital's zone
+	WindowStart string   `json:"window_start"`
+	WindowEnd   string   `json:"window_end"`
+	Method      string   `json:"method"` // phone | clinic | online
+	Assignee    string   `json:"assignee"`
+	Department  string   `json:"department"`
+	Status      string   `json:"status"`
 	// StatusReason says why a contact is cancelled.
 	StatusReason string    `json:"status_reason,omitempty"`
 	Attempts     []Attempt `json:"attempts"`

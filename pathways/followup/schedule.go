@@ -54,7 +54,7 @@ func (f *facts) inpatientStays() []inpatientStay {
 func (e *Engine) plan(f *facts, patient string, frozen map[string]*actions) ([]*stay, []Contact) {
 	var stays []*stay
 	var contacts []Contact
-	var prev *stay        // the last stay with contacts
+	var prev *stay       // the last stay with contacts
 	carry := []carried{} // superseded template contacts waiting for a discharge
 	var superseded []Contact
 	for _, is := range f.inpatientStays() {
