@@ -86,11 +86,19 @@ func (e *Engine) findings(f *facts, s *stay, stays []inpatientStay) []Finding {
 			out = append(out, Finding{Key: FindingReturnToTheatre + ":" + o.Resource, Kind: FindingReturnToTheatre,
 				Index: s.Encounter, Evidence: o.Resource, At: o.At, Day: day, Hours: roundHours(hours), WithinHours: within,
 				SameAdmission: same, Detail: fmt.Sprintf("unplanned return to theatre: %s on day %d, %s after %s",
-					conceptString(o.Code), day, o.At.Sub(index.At).Round(time.Minute), index.Resource)})
+					conceptString(o.Code), day, since(o.At.Sub(index.At)), index.Resource)})
 		}
 	}
 	slices.SortFunc(out, func(a, b Finding) int { return cmp.Or(a.At.Compare(b.At), strings.Compare(a.Key, b.Key)) })
 	return out
+}
+
+// since says a duration as people do: hours up to three days, days beyond.
+func since(d time.Duration) string {
+	if d < 72*time.Hour {
+		return fmt.Sprintf("%.1f h", d.Hours())
+	}
+	return fmt.Sprintf("%.1f days", d.Hours()/24)
 }
 
 func roundHours(h float64) float64 { return float64(int(h*100+0.5)) / 100 }
