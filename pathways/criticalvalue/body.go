@@ -47,7 +47,6 @@ type RecordBody struct {
 	Action            string     `json:"action,omitempty"`
 	Results           []Member   `json:"results"`
 	Events            []Event    `json:"events"`
-	Aliases           []string   `json:"aliases,omitempty"`
 }
 
 // Code is a coding in a record.
@@ -88,7 +87,7 @@ func (e *Engine) rendered(r *rec) RecordBody {
 		ReleasedAt: s.Released.UTC(), DetectedAt: r.DetectedAt.UTC(), NotifiedAt: ptr(r.NotifiedAt),
 		Department: s.Route.Department.Code, DepartmentName: s.Route.Department.Display, DepartmentSystem: s.Route.Department.System,
 		Ward: s.Route.Ward, Attending: s.Route.Attending, Orderer: s.Route.Orderer,
-		Results: slices.Clone(s.Results), Aliases: r.Aliases}
+		Results: slices.Clone(s.Results)}
 	if b.Results == nil {
 		b.Results = []Member{}
 	}

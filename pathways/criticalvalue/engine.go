@@ -339,3 +339,22 @@ func Skipped(raw json.RawMessage) ([]Skip, error) {
 	}
 	return st.Skipped, nil
 }
+
+// Aliases maps the earlier ids of the patient's records to their current ones. A record
+// changes id only when a critical result released before its first arrives later (see the
+// package documentation); the ids are kept out of the record's JSON so that the records do
+// not depend on the arrival order. Acknowledge, Handle and Close accept an old id; the
+// adapter can use this to answer a GET by an old id.
+func Aliases(raw json.RawMessage) (map[string]string, error) {
+	st, err := decodeState(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, r := range st.Records {
+		for _, a := range r.Aliases {
+			out[a] = r.ID
+		}
+	}
+	return out, nil
+}
