@@ -82,22 +82,23 @@ func (e *Engine) detect(in pathways.Input) ([]candidate, []Skip) {
 			}
 			c := base
 			c.key, c.code = f.Key, concept(d.Code)
-			if rule, sk := e.judge(in.Patient, c.released, d.Code, d.Value, d.Interpretation, d.Critical); rule != "" {
+			// Skips are kept also for a flagged result: the rule's gap is worth fixing anyway.
+			rule, sk := e.judge(in.Patient, c.released, d.Code, d.Value, d.Interpretation, d.Critical)
+			skips = append(skips, skipsOf(f.Key, c.released, sk)...)
+			if rule != "" {
 				c.rule = rule
 				c.value, c.number, c.unit = show(d.Value)
 				out = append(out, c)
-			} else {
-				skips = append(skips, skipsOf(f.Key, c.released, sk)...)
 			}
 			for _, comp := range d.Components {
 				cc := base
 				cc.key, cc.code = f.Key+"/component/"+comp.Code.Code, concept(comp.Code)
-				if rule, sk := e.judge(in.Patient, cc.released, comp.Code, comp.Value, comp.Interpretation, false); rule != "" {
+				rule, sk := e.judge(in.Patient, cc.released, comp.Code, comp.Value, comp.Interpretation, false)
+				skips = append(skips, skipsOf(cc.key, cc.released, sk)...)
+				if rule != "" {
 					cc.rule = rule
 					cc.value, cc.number, cc.unit = show(comp.Value)
 					out = append(out, cc)
-				} else {
-					skips = append(skips, skipsOf(cc.key, cc.released, sk)...)
 				}
 			}
 		case mapping.KindImaging:
