@@ -56,7 +56,9 @@ func equal[T comparable](a, b []T) bool {
 // TestConfigErrors: each problem is named by file, line and field.
 func TestConfigErrors(t *testing.T) {
 	head := "id: cv\nversion: \"1\"\n"
-	rule := func(body string) string { return head + "rules:\n  - id: k\n    codes: [{system: http://loinc.org, code: 2823-3}]\n" + body }
+	rule := func(body string) string {
+		return head + "rules:\n  - id: k\n    codes: [{system: http://loinc.org, code: 2823-3}]\n" + body
+	}
 	cases := []struct{ name, yaml, want string }{
 		{"no id", "version: \"1\"\n", "x.yaml:1: id: required"},
 		{"unknown setting", head + "dedup_windw: 1h\n", "x.yaml:3: dedup_windw: unknown field"},

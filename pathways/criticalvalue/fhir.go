@@ -44,12 +44,12 @@ func Task(body []byte) ([]byte, error) {
 		"status":         status,
 		"businessStatus": obj{"coding": []obj{{"system": StatusSystem, "code": b.Status}}, "text": b.Status},
 		"intent":         "order", "priority": "stat",
-		"code":           obj{"coding": []obj{{"system": TaskKindSystem, "code": RecordKind, "display": "危急值"}}, "text": "危急值"},
-		"description":    describe(b),
-		"focus":          obj{"reference": b.Result},
-		"for":            obj{"reference": b.Patient},
-		"authoredOn":     fhirTime(b.DetectedAt),
-		"lastModified":   fhirTime(lastModified(b)),
+		"code":         obj{"coding": []obj{{"system": TaskKindSystem, "code": RecordKind, "display": "危急值"}}, "text": "危急值"},
+		"description":  describe(b),
+		"focus":        obj{"reference": b.Result},
+		"for":          obj{"reference": b.Patient},
+		"authoredOn":   fhirTime(b.DetectedAt),
+		"lastModified": fhirTime(lastModified(b)),
 	}
 	period := obj{"start": fhirTime(b.ReleasedAt)}
 	if end := firstTime(b.ClosedAt, b.RecalledAt); end != nil {

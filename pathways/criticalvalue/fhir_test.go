@@ -106,11 +106,11 @@ func TestCounts(t *testing.T) {
 	}
 	bodies := []json.RawMessage{
 		body("GI", Inpatient, StatusClosed, t0, mins(1), mins(4), mins(60)),
-		body("GI", Inpatient, StatusClosed, t0, mins(20), mins(30), 30*time.Hour),      // late notification, handled the next day
-		body("GI", Inpatient, StatusAcknowledged, t0, mins(2), mins(10), -1),           // not handled
-		body("ED", Emergency, StatusClosed, t0, mins(1), mins(3), mins(10)),            // emergency
-		body("ED", Emergency, StatusUnreachable, t0, mins(1), -1, -1),                  // unreachable
-		body("GI", Inpatient, StatusRecalled, t0, mins(1), -1, -1),                     // recalled: excluded
+		body("GI", Inpatient, StatusClosed, t0, mins(20), mins(30), 30*time.Hour),       // late notification, handled the next day
+		body("GI", Inpatient, StatusAcknowledged, t0, mins(2), mins(10), -1),            // not handled
+		body("ED", Emergency, StatusClosed, t0, mins(1), mins(3), mins(10)),             // emergency
+		body("ED", Emergency, StatusUnreachable, t0, mins(1), -1, -1),                   // unreachable
+		body("GI", Inpatient, StatusRecalled, t0, mins(1), -1, -1),                      // recalled: excluded
 		body("GI", Inpatient, StatusClosed, t0.Add(-48*time.Hour), mins(1), mins(2), 1), // outside the period
 	}
 	m, err := e.Counts(bodies, t0.Add(-time.Hour), t0.Add(time.Hour))

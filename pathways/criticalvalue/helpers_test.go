@@ -223,4 +223,3 @@ func asError(err error, pe **pathways.Error) bool {
 	*pe = e
 	return ok
 }
-
