@@ -295,3 +295,28 @@ func TestSynthArrivalOrder(t *testing.T) {
 		t.Fatalf("only %d stories with critical values", tested)
 	}
 }
+
+// BenchmarkApply: one Apply of a synth patient's whole stay (every fact decoded again), as the
+// adapter runs it on each change and at each Wake.
+func BenchmarkApply(b *testing.B) {
+	g := synth.New(11, synth.Options{CriticalShare: 0.25})
+	story := g.Patient()
+	f := newFeed(b, g.Facility())
+	for _, a := range versions(story.Events) {
+		f.arrive(a)
+	}
+	e := engine(b)
+	in := f.input(story.Discharged)
+	out, err := e.Apply(nil, in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(in.Facts)), "facts")
+	b.ReportMetric(float64(len(out.Records)), "records")
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := e.Apply(out.State, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -46,9 +46,11 @@ var units = map[string]unit{
 // µ/μ for micro.
 func normUnit(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
-	s = strings.NewReplacer(" ", "", "^", "*", "×", "", "µ", "u", "μ", "u").Replace(s)
+	s = unitSpelling.Replace(s)
 	return strings.TrimPrefix(s, "x") // "x10^9/L"
 }
+
+var unitSpelling = strings.NewReplacer(" ", "", "^", "*", "×", "", "µ", "u", "μ", "u")
 
 func lookupUnit(s string) (unit, bool) {
 	u, ok := units[normUnit(s)]
