@@ -81,7 +81,7 @@ func (e *Engine) action(raw json.RawMessage, id string, by pathways.Actor, now t
 		return nil, nil, err
 	}
 	for _, x := range st.Instances {
-		if x.ID != id {
+		if x.ID != id || x.Dropped {
 			continue
 		}
 		if len(by.Departments) > 0 && !slices.Contains(by.Departments, x.Derived.Department) {

@@ -142,6 +142,9 @@ type instance struct {
 	Withdrawn *Withdrawal `json:"withdrawn,omitempty"`
 	Recorded  []Variance  `json:"recorded,omitempty"` // variances clinicians recorded
 	Notified  []string    `json:"notified,omitempty"` // keys of the notices already sent, sorted
+	// Dropped marks an instance whose encounter no longer qualifies. It is kept, without a
+	// record, so that re-enrolling the encounter (the facts changing back) sends nothing twice.
+	Dropped bool `json:"dropped,omitempty"`
 }
 
 func decodeState(raw json.RawMessage) (*state, error) {
@@ -175,29 +178,26 @@ func (e *Engine) Apply(raw json.RawMessage, in pathways.Input) (pathways.Outcome
 		byEnc[x.Encounter] = x
 	}
 	// Existing instances: derive again under the pinned version. One that no longer
-	// qualifies (its diagnosis was withdrawn or corrected) is dropped unless a clinician has
-	// acted on it, since then the facts would converge to "never enrolled".
-	kept := st.Instances[:0]
+	// qualifies (its diagnosis was withdrawn or corrected, or it was enrolled on facts that
+	// later ones refine) is dropped unless a clinician has acted on it, so that the records
+	// converge to what the final facts say.
 	for _, x := range st.Instances {
 		def := e.Definition(x.Pathway, x.Version)
 		if def == nil {
 			return pathways.Outcome{}, fmt.Errorf("clinicalpath: instance %s is enrolled under %s version %s, which is not loaded", x.ID, x.Pathway, x.Version)
 		}
 		en, ok := enrolment(def, in.Patient, facts, x.Encounter)
-		if !ok && x.Withdrawn == nil && len(x.Recorded) == 0 {
-			delete(byEnc, x.Encounter)
-			continue
+		switch {
+		case ok:
+			x.Derived, x.Dropped = e.derive(def, en, facts), false
+		case x.Withdrawn == nil && len(x.Recorded) == 0:
+			x.Dropped = true
 		}
-		if ok {
-			x.Derived = e.derive(def, en, facts)
-		}
-		kept = append(kept, x)
 	}
-	st.Instances = kept
 	// New enrolments: one pathway per encounter, the first (by id) whose newest version
-	// takes the encounter.
+	// takes the encounter. A dropped instance that another pathway now takes starts afresh.
 	for _, enc := range inpatientEncounters(facts) {
-		if byEnc[enc] != nil {
+		if x := byEnc[enc]; x != nil && !x.Dropped {
 			continue
 		}
 		for _, id := range e.ids {
@@ -206,10 +206,14 @@ func (e *Engine) Apply(raw json.RawMessage, in pathways.Input) (pathways.Outcome
 			if !ok {
 				continue
 			}
-			x := &instance{ID: recordID(st.Patient, enc), Encounter: enc, Pathway: def.ID, Version: def.Version}
+			x := byEnc[enc]
+			if x == nil {
+				x = &instance{ID: recordID(st.Patient, enc), Encounter: enc}
+				st.Instances = append(st.Instances, x)
+				byEnc[enc] = x
+			}
+			x.Pathway, x.Version, x.Notified, x.Dropped = def.ID, def.Version, nil, false
 			x.Derived = e.derive(def, en, facts)
-			st.Instances = append(st.Instances, x)
-			byEnc[enc] = x
 			break
 		}
 	}
@@ -224,6 +228,9 @@ func (e *Engine) Apply(raw json.RawMessage, in pathways.Input) (pathways.Outcome
 func (e *Engine) finish(st *state, now time.Time) (pathways.Outcome, error) {
 	var out pathways.Outcome
 	for _, x := range st.Instances {
+		if x.Dropped {
+			continue
+		}
 		def := e.Definition(x.Pathway, x.Version)
 		if def == nil {
 			return pathways.Outcome{}, fmt.Errorf("clinicalpath: instance %s is enrolled under %s version %s, which is not loaded", x.ID, x.Pathway, x.Version)

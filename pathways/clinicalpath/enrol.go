@@ -80,11 +80,14 @@ func enrolment(def *Definition, p pathways.Patient, facts []mapping.Event, enc s
 }
 
 // principal is the encounter's first principal diagnosis in time: an Encounter.diagnosis
-// entry marked principal (admission diagnosis before the discharge one), else the first
-// Condition recorded for the encounter.
+// entry marked principal (admission diagnosis before the discharge one). A source that lists
+// no diagnosis on the Encounter has its first Condition for the encounter taken instead, but
+// only when no other Condition has the same time: of several written together, which is the
+// principal one is not known until the Encounter says.
 func principal(facts []mapping.Event, enc string) (mapping.Event, mapping.DiagnosedData, bool) {
 	var best, fallback *mapping.Event
 	var bestD, fallD mapping.DiagnosedData
+	ambiguous := false
 	for i := range facts {
 		f := &facts[i]
 		if f.Encounter != enc || f.Kind != mapping.KindDiagnosed {
@@ -101,12 +104,14 @@ func principal(facts []mapping.Event, enc string) (mapping.Event, mapping.Diagno
 			}
 		case d.Role == "" && fallback == nil:
 			fallback, fallD = f, d
+		case d.Role == "" && f.At.Equal(fallback.At):
+			ambiguous = true
 		}
 	}
 	switch {
 	case best != nil:
 		return *best, bestD, true
-	case fallback != nil:
+	case fallback != nil && !ambiguous:
 		return *fallback, fallD, true
 	}
 	return mapping.Event{}, mapping.DiagnosedData{}, false

@@ -259,17 +259,16 @@ func (e *Engine) project(patient string, x *instance, def *Definition, now time.
 	return v, next
 }
 
-// currentStage is the stage whose window holds t (the latest starting, when several do),
-// else the latest that has started, else the first.
+// currentStage is the stage whose window holds t, the last in the definition's order when
+// several do (the discharge day over a post-operative window it overlaps), else the last
+// that has started, else the first.
 func currentStage(stages []StageView, t time.Time) string {
 	best, inside := -1, false
 	for i, s := range stages {
 		if s.Start == nil || s.Start.After(t) {
 			continue
 		}
-		in := !t.After(*s.End)
-		switch {
-		case best < 0, in && !inside, in == inside && !s.Start.Before(*stages[best].Start):
+		if in := !t.After(*s.End); in || !inside {
 			best, inside = i, in
 		}
 	}
