@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -100,6 +102,12 @@ type run struct {
 // "now"). A last Apply runs at end.
 func replay(t testing.TB, eng *clinicalpath.Engine, patient pathways.Patient, arrivals []arrival, end time.Time) run {
 	t.Helper()
+	return replayFrom(t, eng, nil, patient, arrivals, end)
+}
+
+// replayFrom is replay starting from an engine state.
+func replayFrom(t testing.TB, eng *clinicalpath.Engine, state json.RawMessage, patient pathways.Patient, arrivals []arrival, end time.Time) run {
+	t.Helper()
 	store := &memStore{m: map[string][]byte{}}
 	m := newMapper(t, store)
 	current := map[string]int{}
@@ -122,7 +130,7 @@ func replay(t testing.TB, eng *clinicalpath.Engine, patient pathways.Patient, ar
 		}
 		events = append(events, res.Events...)
 	}
-	var r run
+	r := run{state: state}
 	var now time.Time
 	apply := func(at time.Time) {
 		r.facts = pathways.InForce(events)
@@ -212,3 +220,73 @@ func instances(t testing.TB, recs []pathways.Record) []clinicalpath.Instance {
 	}
 	return out
 }
+
+// bundleArrivals reads a collection Bundle of test data: its entries in order, each
+// resource's versions numbered by meta.versionId or else by rank.
+func bundleArrivals(t testing.TB, path string) []arrival {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		Entry []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	var out []arrival
+	for _, e := range b.Entry {
+		var head struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
+			Meta         struct {
+				VersionID string `json:"versionId"`
+			} `json:"meta"`
+		}
+		if err := json.Unmarshal(e.Resource, &head); err != nil {
+			t.Fatal(err)
+		}
+		a := arrival{typ: head.ResourceType, id: head.ID, source: "his", body: e.Resource}
+		n[a.ref()]++
+		a.version = n[a.ref()]
+		if v, err := strconv.Atoi(head.Meta.VersionID); err == nil {
+			a.version = v
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// story returns the index-th patient of a synth hospital that admits only scenario sc.
+func story(sc string, index int) *synth.Story {
+	g := synth.New(3, synth.Options{Mix: map[string]int{sc: 1}})
+	var s *synth.Story
+	for range index + 1 {
+		s = g.Patient()
+	}
+	return s
+}
+
+// until keeps the arrivals sent by t.
+func until(as []arrival, t time.Time) []arrival {
+	return slices.DeleteFunc(slices.Clone(as), func(a arrival) bool { return a.at.After(t) })
+}
+
+func noticeNames(ns []pathways.Notice) []string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// libraryFS reads the shipped files the way a hospital starts: from a copy of them.
+var libraryFS = os.DirFS(".").(interface {
+	ReadFile(name string) ([]byte, error)
+})
