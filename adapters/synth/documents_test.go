@@ -78,7 +78,9 @@ func TestDocuments(t *testing.T) {
 		}) {
 			c.post++
 		}
-		if has(func(m map[string]any, at time.Time) bool { return code(m) == "201" && at.After(opEnd) && at.Sub(opStart) <= 24*time.Hour }) {
+		if has(func(m map[string]any, at time.Time) bool {
+			return code(m) == "201" && at.After(opEnd) && at.Sub(opStart) <= 24*time.Hour
+		}) {
 			c.handover++
 		}
 		if has(func(m map[string]any, at time.Time) bool { return code(m) == "301" && at.Before(opStart) }) {
