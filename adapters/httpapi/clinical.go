@@ -11,14 +11,21 @@ import (
 
 	"github.com/lujing-health/lujing/adapters/store"
 	"github.com/lujing-health/lujing/pathways"
+	"github.com/lujing-health/lujing/pathways/clinicalpath"
+	"github.com/lujing-health/lujing/pathways/criticalvalue"
 	"github.com/lujing-health/lujing/pathways/followup"
 )
 
 // Clinical gives the API the clinical cores: their engines (for actions and FHIR views) and
 // the runner that applies an action to a patient's stored state.
 type Clinical struct {
-	Actions  Actions
-	FollowUp *followup.Engine
+	Actions        Actions
+	CriticalValues *criticalvalue.Engine
+	FollowUp       *followup.Engine
+	// Pathways returns the pathway engine of the moment (uploads rebuild it).
+	Pathways func() *clinicalpath.Engine
+	// OnPathwayChange rebuilds the pathway engine after an upload.
+	OnPathwayChange func(ctx context.Context) error
 }
 
 // Actions runs a clinician's action on a core's state (clinical.Runner.Act).
@@ -83,6 +90,12 @@ func (s *Server) clinicalRoutes(api *echo.Group) {
 	}
 	readers := s.auth(store.RoleClinician, store.RoleAdmin)
 	actors := s.auth(store.RoleClinician)
+	if cl.CriticalValues != nil {
+		s.criticalValueRoutes(api, cl.CriticalValues)
+	}
+	if cl.Pathways != nil {
+		s.pathwayRoutes(api)
+	}
 	if cl.FollowUp != nil {
 		k := recordKind{kind: followup.KindContact, beforeParam: "due_before",
 			statuses: []string{followup.StatusScheduled, followup.StatusDue, followup.StatusOverdue, followup.StatusDone, followup.StatusMissed, followup.StatusCancelled}}
@@ -101,4 +114,38 @@ func (s *Server) coreState(ctx context.Context, core, patient string) (json.RawM
 		return nil, nil
 	}
 	return st.State, err
+}
+
+// criticalValueRoutes: the worklist, one value, acknowledge with read-back, handle.
+func (s *Server) criticalValueRoutes(api *echo.Group, cv *criticalvalue.Engine) {
+	readers := s.auth(store.RoleClinician, store.RoleAdmin)
+	actors := s.auth(store.RoleClinician)
+	k := recordKind{kind: criticalvalue.RecordKind, statuses: []string{criticalvalue.StatusDetected, criticalvalue.StatusNotified,
+		criticalvalue.StatusAcknowledged, criticalvalue.StatusHandled, criticalvalue.StatusClosed, criticalvalue.StatusRecalled, criticalvalue.StatusUnreachable}}
+	api.GET("/critical-values", s.listRecords(k), readers)
+	api.GET("/critical-values/:id", s.getRecord(criticalvalue.RecordKind), readers)
+	api.POST("/critical-values/:id/acknowledge", action(s, criticalvalue.RecordKind, CoreCriticalValue, cv.Acknowledge), actors)
+	api.POST("/critical-values/:id/handle", action(s, criticalvalue.RecordKind, CoreCriticalValue, cv.Handle), actors)
+	api.POST("/critical-values/:id/close", action(s, criticalvalue.RecordKind, CoreCriticalValue, cv.Close), actors)
+}
+
+// pathwayRoutes: definitions (read by all, uploaded by admins) and instances.
+func (s *Server) pathwayRoutes(api *echo.Group) {
+	readers := s.auth(store.RoleClinician, store.RoleAdmin)
+	actors := s.auth(store.RoleClinician)
+	api.GET("/pathways", s.listPathways, s.auth(store.RoleClinician, store.RoleQC, store.RoleAdmin))
+	api.GET("/pathways/:id", s.getPathway, s.auth(store.RoleClinician, store.RoleQC, store.RoleAdmin))
+	api.PUT("/pathways/:id", s.putPathway, s.auth(store.RoleAdmin))
+	k := recordKind{kind: clinicalpath.RecordKind, statuses: []string{clinicalpath.StatusActive, clinicalpath.StatusCompleted, clinicalpath.StatusWithdrawn}}
+	api.GET("/pathway-instances", s.listRecords(k), readers)
+	api.GET("/pathway-instances/:id", s.getRecord(clinicalpath.RecordKind), readers)
+	// The engine is looked up per request: an uploaded definition rebuilds it.
+	api.POST("/pathway-instances/:id/variances", action(s, clinicalpath.RecordKind, CoreClinicalPath,
+		func(state json.RawMessage, id string, by pathways.Actor, req clinicalpath.VarianceRequest, now time.Time) (pathways.Outcome, error) {
+			return s.cfg.Clinical.Pathways().RecordVariance(state, id, by, req, now)
+		}), actors)
+	api.POST("/pathway-instances/:id/withdraw", action(s, clinicalpath.RecordKind, CoreClinicalPath,
+		func(state json.RawMessage, id string, by pathways.Actor, req clinicalpath.WithdrawRequest, now time.Time) (pathways.Outcome, error) {
+			return s.cfg.Clinical.Pathways().Withdraw(state, id, by, req, now)
+		}), actors)
 }

@@ -31,6 +31,7 @@ type Store interface {
 	RequeueAll(ctx context.Context, status store.Status, source string) ([]string, error)
 	UnmappedCodes(ctx context.Context, limit int) ([]store.UnmappedCode, error)
 	PutDocument(ctx context.Context, d store.Document) error
+	Document(ctx context.Context, kind, id string) (store.Document, error)
 	Documents(ctx context.Context, kind string) ([]store.Document, error)
 	Ping(ctx context.Context) error
 }
@@ -138,7 +139,8 @@ func New(cfg Config) *Server {
 	f.POST("/:type", s.postResource, s.auth(writers...), s.fhirBody)
 	f.PUT("/:type/:id", s.putResource, s.auth(writers...), s.fhirBody)
 	f.GET("/:type/:id", s.readResource, s.auth(readers...))
-	for _, typ := range []string{"Task", "CarePlan"} {
+	f.GET("/PlanDefinition/:id", s.planDefinition, s.auth(readers...))
+	for _, typ := range viewTypes {
 		f.GET("/"+typ+"/:id", s.readView(typ), s.auth(readers...))
 		f.GET("/"+typ, s.searchView(typ), s.auth(store.RoleClinician, store.RoleAdmin))
 	}

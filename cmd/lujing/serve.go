@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/lujing-health/lujing/adapters/clinical"
 	"github.com/lujing-health/lujing/adapters/httpapi"
 	"github.com/lujing-health/lujing/adapters/intake"
 	"github.com/lujing-health/lujing/adapters/livestream"
@@ -72,6 +73,9 @@ type serveConfig struct {
 	pprofAddr  string
 	noWorker   bool
 	parkedAge  time.Duration
+	configDir  string
+	zoneName   string
+	zone       *time.Location
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -91,9 +95,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.parkedAge, "parked-age", 24*time.Hour, "parked messages older than this are reported (metric lujing_parked_stale_messages, GET /api/v1/messages?status=parked&older_than=)")
 	fs.BoolVar(&cfg.noWorker, "no-worker", false, "only take data in: leave the queue to other replicas' workers (needs --redis-url)")
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", envOr("LUJING_PPROF_ADDR", ""), "serve Go profiling on this address, e.g. 127.0.0.1:6060 (off by default)")
+	fs.StringVar(&cfg.configDir, "config-dir", envOr("LUJING_CONFIG_DIR", ""),
+		"directory with critical-values.yaml, follow-up.yaml and pathways/*.yaml; absent files mean the shipped defaults (env LUJING_CONFIG_DIR)")
+	fs.StringVar(&cfg.zoneName, "zone", envOr("LUJING_ZONE", "Asia/Shanghai"), "the hospital's time zone: days of stay, dates in queries (env LUJING_ZONE)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	zone, err := time.LoadLocation(cfg.zoneName)
+	if err != nil {
+		fmt.Fprintf(stderr, "lujing serve: --zone %q: %v\n", cfg.zoneName, err)
+		return errUsage
+	}
+	cfg.zone = zone
 	log, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
@@ -168,13 +181,16 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	}
 	hub := livestream.NewHub(head)
 	hooks := webhook.New(st, webhook.Options{Logger: log, Registerer: reg})
-	runner, err := newRunner(ctx, st, q, notifiers{hub, hooks}, log)
+	cs, err := loadCores(ctx, st, cfg.configDir, cfg.zone, log)
 	if err != nil {
-		return err
+		return fmt.Errorf("clinical configuration: %w", err)
 	}
+	runner := clinical.New(st, cs.named(), clinical.Options{Scheduler: q, Notifier: notifiers{hub, hooks}, Logger: log})
 	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, Concurrency: cfg.workers, After: runner.Run})
 	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody,
-		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks})
+		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks, Zone: cfg.zone,
+		Clinical: &httpapi.Clinical{Actions: runner, CriticalValues: cs.cv, FollowUp: cs.fu, Pathways: cs.paths.Engine,
+			OnPathwayChange: cs.paths.Reload}})
 
 	if cfg.pprofAddr != "" {
 		// Profiling stays off the public listener: a separate address, loopback by convention.

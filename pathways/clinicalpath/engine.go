@@ -101,6 +101,20 @@ func (e *Engine) Definition(id, version string) *Definition {
 	return e.versions[id][version]
 }
 
+// Definitions returns every loaded definition: by id, then version, newest first.
+func (e *Engine) Definitions() []*Definition {
+	var out []*Definition
+	for _, id := range e.ids {
+		vs := make([]*Definition, 0, len(e.versions[id]))
+		for _, d := range e.versions[id] {
+			vs = append(vs, d)
+		}
+		slices.SortFunc(vs, func(a, b *Definition) int { return compareVersions(b.Version, a.Version) })
+		out = append(out, vs...)
+	}
+	return out
+}
+
 // compareVersions compares dot- or dash-separated versions part by part, numerically where
 // both parts are numbers.
 func compareVersions(a, b string) int {
