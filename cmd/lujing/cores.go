@@ -39,7 +39,6 @@ const (
 	pathwaysDir        = "pathways" // *.yaml, beside the shipped library
 )
 
-
 // cores are the clinical engines of one process.
 type cores struct {
 	cv    *criticalvalue.Engine
@@ -172,4 +171,3 @@ func (l *livePathways) Reload(ctx context.Context) error {
 	l.mu.Unlock()
 	return nil
 }
-
