@@ -1,0 +1,358 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lujing-health/lujing/adapters/clinical"
+	"github.com/lujing-health/lujing/adapters/httpapi"
+	"github.com/lujing-health/lujing/adapters/intake"
+	"github.com/lujing-health/lujing/adapters/livestream"
+	"github.com/lujing-health/lujing/adapters/profile"
+	"github.com/lujing-health/lujing/adapters/queue"
+	"github.com/lujing-health/lujing/adapters/sqlstore"
+	"github.com/lujing-health/lujing/adapters/store"
+	"github.com/lujing-health/lujing/adapters/webhook"
+	"github.com/lujing-health/lujing/adapters/worker"
+	"github.com/lujing-health/lujing/mapping"
+	"github.com/lujing-health/lujing/mapping/codemap"
+	"github.com/lujing-health/lujing/mapping/fhirschema"
+	"github.com/lujing-health/lujing/mapping/grading"
+	"github.com/lujing-health/lujing/pathways/clinicalpath"
+	"github.com/lujing-health/lujing/pathways/criticalvalue"
+	"github.com/lujing-health/lujing/pathways/followup"
+)
+
+// newClinicalEnv is the whole service in one process, as serve wires it: intake, queue,
+// worker with the shipped mapping, the three clinical cores, the live stream and webhooks.
+func newClinicalEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	q := queue.NewMemory(queue.MemoryOptions{})
+	reg := prometheus.NewRegistry()
+	in := intake.New(st, q, intake.Options{Registerer: reg})
+	maps, err := codemap.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	profiles, _ := profile.Defaults()
+	grades, _ := grading.Example()
+	m, err := mapping.New(worker.Resources{Store: st}, mapping.Options{Profiles: profiles, CodeMaps: maps, Grades: grades})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv, err := criticalvalue.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := clinicalpath.New(clinicalpath.Library(), clinicalpath.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fu := followup.New(nil)
+	hub := livestream.NewHub(0)
+	hooks := webhook.New(st, webhook.Options{Interval: 50 * time.Millisecond, Backoff: 100 * time.Millisecond})
+	runner := clinical.New(st, []clinical.Named{{Name: httpapi.CoreCriticalValue, Core: cv}, {Name: httpapi.CoreClinicalPath, Core: paths},
+		{Name: httpapi.CoreFollowUp, Core: fu}}, clinical.Options{Scheduler: q, Notifier: multi{hub, hooks}})
+	w := worker.New(st, m, worker.Options{Registerer: reg, Queue: q, After: runner.Run})
+	cctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = q.Consume(cctx, w.Handle) })
+	wg.Go(func() { hooks.Run(cctx) })
+	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Cores: st, Hub: hub, Webhooks: hooks,
+		Clinical: &httpapi.Clinical{Actions: runner, CriticalValues: cv, FollowUp: fu, Pathways: func() *clinicalpath.Engine { return paths }}})
+	srv := httptest.NewServer(api)
+	t.Cleanup(func() { api.CloseStreams(); srv.Close(); cancel(); wg.Wait(); q.Close() })
+	e := &env{t: t, srv: srv, store: st, tokens: map[store.Role]string{}}
+	for _, r := range []store.Role{store.RoleIntegration, store.RoleClinician, store.RoleQC, store.RoleAdmin} {
+		secret := "secret-" + string(r)
+		if err := st.CreateToken(ctx, store.Token{ID: string(r), Name: "t-" + string(r), Role: r, Source: "lis",
+			Hash: httpapi.HashToken(secret), CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[r] = secret
+	}
+	if err := st.CreateToken(ctx, store.Token{ID: "his", Name: "t-his", Role: store.RoleIntegration, Source: "his",
+		Hash: httpapi.HashToken("secret-his"), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e.tokens["his"] = "secret-his"
+	// A nurse of another ward: bound to one department.
+	if err := st.CreateToken(ctx, store.Token{ID: "ortho", Name: "ortho-nurse", Role: store.RoleClinician, Departments: []string{"ORTHO"},
+		Hash: httpapi.HashToken("secret-ortho"), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e.tokens["ortho"] = "secret-ortho"
+	return e
+}
+
+type multi []interface{ Published(int64) }
+
+func (m multi) Published(n int64) {
+	for _, x := range m {
+		x.Published(n)
+	}
+}
+
+// sse is a live-stream reader.
+type sse struct {
+	events chan sseEvent
+	cancel context.CancelFunc
+}
+
+type sseEvent struct {
+	id, name string
+	data     map[string]any
+}
+
+func (e *env) stream(role store.Role, query, lastID string) *sse {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/api/v1/events"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+e.tokens[role])
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		e.t.Fatalf("stream: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	s := &sse{events: make(chan sseEvent, 100), cancel: cancel}
+	go func() {
+		defer res.Body.Close()
+		sc := bufio.NewScanner(res.Body)
+		var ev sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				ev.id = line[4:]
+			case strings.HasPrefix(line, "event: "):
+				ev.name = line[7:]
+			case strings.HasPrefix(line, "data: "):
+				json.Unmarshal([]byte(line[6:]), &ev.data)
+			case line == "" && ev.name != "":
+				s.events <- ev
+				ev = sseEvent{}
+			}
+		}
+		close(s.events)
+	}()
+	e.t.Cleanup(cancel)
+	return s
+}
+
+// next waits for the next event of the name.
+func (s *sse) next(t *testing.T, name string) sseEvent {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-s.events:
+			if !ok {
+				t.Fatalf("stream ended waiting for %s", name)
+			}
+			if ev.name == name {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %s event within 10 s", name)
+		}
+	}
+}
+
+// admission is the HIS's: an inpatient of cardiology admitted 30 hours before.
+func admission(id string, at time.Time) string {
+	admit := at.Add(-30 * time.Hour).UTC().Format(time.RFC3339)
+	return `{"resourceType":"Bundle","type":"transaction","entry":[
+{"fullUrl":"urn:uuid:p","resource":{"resourceType":"Patient","id":"` + id + `","identifier":[{"system":"urn:oid:2.16.840.1.113883.4.487.2.1.4","value":"MRN-` + id + `"}],"name":[{"text":"张三"}],"gender":"male","birthDate":"1956-02-01"},"request":{"method":"PUT","url":"Patient/` + id + `"}},
+{"fullUrl":"urn:uuid:e","resource":{"resourceType":"Encounter","id":"` + id + `-e","status":"in-progress","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"},"subject":{"reference":"urn:uuid:p"},"serviceType":{"coding":[{"system":"http://lujing.example/fhir/CodeSystem/department","code":"CARDIO","display":"心内科"}]},"period":{"start":"` + admit + `"}},"request":{"method":"PUT","url":"Encounter/` + id + `-e"}}
+]}`
+}
+
+// potassium is the LIS's result: 6.8 mmol/L flagged HH, with the status given.
+func potassium(id, status string, released time.Time) string {
+	t := released.UTC().Format(time.RFC3339)
+	return `{"resourceType":"Observation","id":"` + id + `-k","status":"` + status + `","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"2823-3","display":"Potassium"}]},"subject":{"reference":"Patient/` + id + `"},"encounter":{"reference":"Encounter/` + id + `-e"},"effectiveDateTime":"` + t + `","issued":"` + t + `","valueQuantity":{"value":6.8,"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"},"interpretation":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":"HH"}]}]}`
+}
+
+// postCritical admits the patient (HIS) and posts the critical potassium (LIS).
+func (e *env) postCritical(id, status string, released time.Time) {
+	e.t.Helper()
+	if r := e.do("POST", "/fhir", "his", fj, admission(id, released)); r.status != 200 {
+		e.t.Fatalf("admission: %d %s", r.status, r.body)
+	}
+	if r := e.do("PUT", "/fhir/Observation/"+id+"-k", store.RoleIntegration, fj, potassium(id, status, released)); r.status/100 != 2 {
+		e.t.Fatalf("result: %d %s", r.status, r.body)
+	}
+}
+
+// TestCriticalValueEndToEnd is issue 5's "done when": a critical potassium posted through
+// POST /fhir reaches the live stream and a webhook, is acknowledged with read-back (a wrong
+// one first) and handled.
+func TestCriticalValueEndToEnd(t *testing.T) {
+	e := newClinicalEnv(t)
+	// The nurse station's webhook receiver, checking the signature.
+	got := make(chan webhook.Payload, 20)
+	const secret = "nurse-station-secret-1"
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !webhook.Verify(secret, body, r.Header.Get(webhook.SignatureHeader)) {
+			t.Errorf("webhook signature does not verify")
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var p webhook.Payload
+		json.Unmarshal(body, &p)
+		got <- p
+	}))
+	defer rcv.Close()
+	if r := e.do("PUT", "/api/v1/webhooks/nurse-station", store.RoleAdmin, "application/json",
+		`{"name":"心内科护士站","url":"`+rcv.URL+`","secret":"`+secret+`","events":["critical-value."]}`); r.status != 200 {
+		t.Fatalf("webhook: %d %s", r.status, r.body)
+	}
+	ward := e.stream(store.RoleClinician, "?events=critical-value.", "")
+	other := e.stream("ortho", "", "")
+
+	e.postCritical("p1", "final", time.Now().Add(-2*time.Minute))
+	ev := ward.next(t, "critical-value.notified")
+	id, _ := ev.data["id"].(string)
+	if id == "" || ev.data["status"] != "notified" || ev.data["value"] != "6.8" || ev.data["result"] != "Observation/p1-k" ||
+		ev.data["setting"] != "inpatient" || ev.data["department"] != "CARDIO" || ev.data["patient"] != "Patient/p1" {
+		t.Fatalf("notified event: %v", ev.data)
+	}
+	select {
+	case p := <-got:
+		if !strings.HasPrefix(p.Event, "critical-value.") || p.Record != id {
+			t.Fatalf("webhook payload %+v", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no webhook delivery")
+	}
+
+	// The list and the record.
+	r := e.do("GET", "/api/v1/critical-values?status=open&department=CARDIO", store.RoleClinician, "", "")
+	if r.status != 200 || !strings.Contains(string(r.body), `"id":"`+id+`"`) {
+		t.Fatalf("open list: %d %s", r.status, r.body)
+	}
+	// A nurse of another department neither sees nor acts on it.
+	if r := e.do("GET", "/api/v1/critical-values/"+id, "ortho", "", ""); r.status != 403 {
+		t.Fatalf("other department read: %d", r.status)
+	}
+	if r := e.do("POST", "/api/v1/critical-values/"+id+"/acknowledge", "ortho", "application/json", `{"receiver":"李护士","read_back":"6.8"}`); r.status != 403 {
+		t.Fatalf("other department acknowledge: %d", r.status)
+	}
+	// QC and integration tokens may not act.
+	if r := e.do("POST", "/api/v1/critical-values/"+id+"/acknowledge", store.RoleQC, "application/json", `{"receiver":"x","read_back":"6.8"}`); r.status != 403 {
+		t.Fatalf("qc acknowledge: %d", r.status)
+	}
+	// A wrong read-back: 422, and the attempt is in the chain.
+	r = e.do("POST", "/api/v1/critical-values/"+id+"/acknowledge", store.RoleClinician, "application/json", `{"receiver":"王护士","read_back":"8.6"}`)
+	if r.status != 422 {
+		t.Fatalf("wrong read-back: %d %s", r.status, r.body)
+	}
+	if m := r.json(t); m["errors"] == nil || !strings.Contains(string(r.body), `"field":"read_back"`) {
+		t.Fatalf("wrong read-back problem does not name read_back: %s", r.body)
+	}
+	r = e.do("GET", "/api/v1/critical-values/"+id, store.RoleClinician, "", "")
+	if !strings.Contains(string(r.body), "read-back-failed") {
+		t.Fatalf("failed read-back not recorded: %s", r.body)
+	}
+	// The right one, twice: 200 both times, one acknowledgement.
+	for range 2 {
+		r = e.do("POST", "/api/v1/critical-values/"+id+"/acknowledge", store.RoleClinician, "application/json", `{"receiver":"王护士","read_back":"6.80 mmol/L"}`)
+		if r.status != 200 || r.json(t)["status"] != "acknowledged" {
+			t.Fatalf("acknowledge: %d %s", r.status, r.body)
+		}
+	}
+	if n := strings.Count(string(r.body), `"type":"acknowledged"`); n != 1 {
+		t.Fatalf("%d acknowledged events after two acknowledgements", n)
+	}
+	ack := ward.next(t, "critical-value.acknowledged")
+	if ack.data["receiver"] != "王护士" || ack.data["acknowledged_at"] == nil {
+		t.Fatalf("acknowledged event %v", ack.data)
+	}
+	r = e.do("POST", "/api/v1/critical-values/"+id+"/handle", store.RoleClinician, "application/json", `{"physician":"赵医生","action":"停用补钾，予葡萄糖酸钙、胰岛素+葡萄糖，复查血钾"}`)
+	if r.status != 200 {
+		t.Fatalf("handle: %d %s", r.status, r.body)
+	}
+	if st := r.json(t)["status"]; st != "closed" && st != "handled" {
+		t.Fatalf("after handling: %v", st)
+	}
+	// The loop as FHIR: a Task and a Communication per delivery, both valid R4.
+	r = e.do("GET", "/fhir/Task/"+id, store.RoleClinician, "", "")
+	if r.status != 200 || fhirschema.Validate(r.body) != nil || r.json(t)["status"] != "completed" {
+		t.Fatalf("Task: %d %v %s", r.status, fhirschema.Validate(r.body), r.body)
+	}
+	r = e.do("GET", "/fhir/Communication?patient=p1", store.RoleClinician, "", "")
+	if r.status != 200 || fhirschema.Validate(r.body) != nil || r.json(t)["total"].(float64) < 1 {
+		t.Fatalf("Communications: %d %v %s", r.status, fhirschema.Validate(r.body), r.body)
+	}
+	// The other ward's stream carried none of it.
+	select {
+	case ev := <-other.events:
+		t.Fatalf("a nurse of another department got %s", ev.name)
+	default:
+	}
+	// A reconnecting nurse station resumes after the last event it saw and misses nothing.
+	again := e.stream(store.RoleClinician, "?events=critical-value.", ev.id)
+	if nx := again.next(t, "critical-value.acknowledged"); nx.data["id"] != id {
+		t.Fatalf("resumed stream: %v", nx.data)
+	}
+	// Bad input.
+	for _, c := range []struct {
+		path, body string
+		want       int
+	}{
+		{"/api/v1/critical-values/nope/acknowledge", `{"receiver":"a","read_back":"1"}`, 404},
+		{"/api/v1/critical-values/" + id + "/acknowledge", `{"receiver":"a",`, 400},
+		{"/api/v1/critical-values/" + id + "/acknowledge", `{"receiver":"a","read_back":"6.8","extra":1}`, 400},
+	} {
+		if r := e.do("POST", c.path, store.RoleClinician, "application/json", c.body); r.status != c.want {
+			t.Errorf("POST %s %s: %d, want %d (%s)", c.path, c.body, r.status, c.want, r.body)
+		}
+	}
+	if r := e.do("GET", "/api/v1/critical-values?status=bogus", store.RoleClinician, "", ""); r.status != 400 {
+		t.Errorf("bad status filter: %d", r.status)
+	}
+}
+
+// TestCriticalValueRecalled: an entered-in-error result recalls its value; acknowledging it
+// then is a conflict.
+func TestCriticalValueRecalled(t *testing.T) {
+	e := newClinicalEnv(t)
+	ward := e.stream(store.RoleClinician, "?events=critical-value.", "")
+	released := time.Now().Add(-time.Minute)
+	e.postCritical("p2", "final", released)
+	id := ward.next(t, "critical-value.notified").data["id"].(string)
+	if r := e.do("PUT", "/fhir/Observation/p2-k", store.RoleIntegration, fj, potassium("p2", "entered-in-error", released)); r.status/100 != 2 {
+		t.Fatalf("entered-in-error: %d %s", r.status, r.body)
+	}
+	if ev := ward.next(t, "critical-value.recalled"); ev.data["id"] != id || ev.data["status"] != "recalled" {
+		t.Fatalf("recalled: %v", ev.data)
+	}
+	if r := e.do("POST", "/api/v1/critical-values/"+id+"/acknowledge", store.RoleClinician, "application/json", `{"receiver":"a","read_back":"6.8"}`); r.status != 409 {
+		t.Fatalf("acknowledge recalled: %d %s", r.status, r.body)
+	}
+}
+
+var _ = fmt.Sprint
