@@ -100,6 +100,7 @@ func (s *Server) clinicalRoutes(api *echo.Group) {
 		k := recordKind{kind: followup.KindContact, beforeParam: "due_before",
 			statuses: []string{followup.StatusScheduled, followup.StatusDue, followup.StatusOverdue, followup.StatusDone, followup.StatusMissed, followup.StatusCancelled}}
 		api.GET("/follow-ups", s.listRecords(k), readers)
+		api.GET("/follow-ups/counts", s.followUpCounts, s.auth(store.RoleQC, store.RoleAdmin, store.RoleClinician))
 		api.GET("/follow-ups/:id", s.getRecord(followup.KindContact), readers)
 		api.POST("/follow-ups/:id/record", action(s, followup.KindContact, CoreFollowUp, cl.FollowUp.Record), actors)
 		api.GET("/follow-up-eligibility", s.listRecords(recordKind{kind: followup.KindEligibility,
@@ -123,6 +124,7 @@ func (s *Server) criticalValueRoutes(api *echo.Group, cv *criticalvalue.Engine) 
 	k := recordKind{kind: criticalvalue.RecordKind, statuses: []string{criticalvalue.StatusDetected, criticalvalue.StatusNotified,
 		criticalvalue.StatusAcknowledged, criticalvalue.StatusHandled, criticalvalue.StatusClosed, criticalvalue.StatusRecalled, criticalvalue.StatusUnreachable}}
 	api.GET("/critical-values", s.listRecords(k), readers)
+	api.GET("/critical-values/counts", s.criticalValueCounts, s.auth(store.RoleQC, store.RoleAdmin, store.RoleClinician))
 	api.GET("/critical-values/:id", s.getRecord(criticalvalue.RecordKind), readers)
 	api.POST("/critical-values/:id/acknowledge", action(s, criticalvalue.RecordKind, CoreCriticalValue, cv.Acknowledge), actors)
 	api.POST("/critical-values/:id/handle", action(s, criticalvalue.RecordKind, CoreCriticalValue, cv.Handle), actors)

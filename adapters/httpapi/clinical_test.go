@@ -356,3 +356,39 @@ func TestCriticalValueRecalled(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+func TestCriticalValueCounts(t *testing.T) {
+	e := newClinicalEnv(t)
+	ward := e.stream(store.RoleClinician, "?events=critical-value.notified", "")
+	e.postCritical("p3", "final", time.Now().Add(-3*time.Minute))
+	id := ward.next(t, "critical-value.notified").data["id"].(string)
+	if r := e.do("POST", "/api/v1/critical-values/"+id+"/acknowledge", store.RoleClinician, "application/json", `{"receiver":"王护士","read_back":"6.8"}`); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	r := e.do("GET", "/api/v1/critical-values/counts", store.RoleQC, "", "")
+	if r.status != 200 {
+		t.Fatalf("counts: %d %s", r.status, r.body)
+	}
+	var m struct {
+		All struct {
+			Detected, Notified, Acknowledged int
+			Median                           map[string]*float64 `json:"median_release_to_ack_minutes"`
+		} `json:"all"`
+		Departments []struct{ Department string } `json:"departments"`
+	}
+	json.Unmarshal(r.body, &m)
+	if m.All.Detected != 1 || m.All.Notified != 1 || m.All.Acknowledged != 1 || m.All.Median["inpatient"] == nil || *m.All.Median["inpatient"] < 2.9 {
+		t.Fatalf("counts %s", r.body)
+	}
+	if len(m.Departments) != 1 || m.Departments[0].Department != "CARDIO" {
+		t.Fatalf("departments %s", r.body)
+	}
+	for q, want := range map[string]int{"?from=2026-03-02&to=2026-03-01": 400, "?from=yesterday": 400, "?from=2020-01-01&to=2020-01-31": 200} {
+		if r := e.do("GET", "/api/v1/critical-values/counts"+q, store.RoleQC, "", ""); r.status != want {
+			t.Errorf("counts%s: %d, want %d", q, r.status, want)
+		}
+	}
+	if r := e.do("GET", "/api/v1/follow-ups/counts", store.RoleQC, "", ""); r.status != 200 {
+		t.Errorf("follow-up counts: %d %s", r.status, r.body)
+	}
+}
