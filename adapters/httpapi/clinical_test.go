@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -390,5 +391,109 @@ func TestCriticalValueCounts(t *testing.T) {
 	}
 	if r := e.do("GET", "/api/v1/follow-ups/counts", store.RoleQC, "", ""); r.status != 200 {
 		t.Errorf("follow-up counts: %d %s", r.status, r.body)
+	}
+}
+
+// TestFollowUpEndToEnd is issue 6's "done when": a colon cancer patient's grade-four colectomy
+// and a later emergency readmission with a reoperation, posted as the HIS sends them, give a
+// merged follow-up schedule with the readmission and return-to-theatre findings; a contact is
+// recorded through the API.
+func TestFollowUpEndToEnd(t *testing.T) {
+	e := newClinicalEnv(t)
+	raw, err := os.ReadFile("testdata/colon-cancer-readmission.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		Entry []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range b.Entry {
+		var head struct{ ResourceType, ID string }
+		json.Unmarshal(en.Resource, &head)
+		if r := e.do("PUT", "/fhir/"+head.ResourceType+"/"+head.ID, "his", fj, string(en.Resource)); r.status/100 != 2 {
+			t.Fatalf("PUT %s/%s: %d %s", head.ResourceType, head.ID, r.status, r.body)
+		}
+	}
+	var list struct {
+		Items []struct {
+			ID, Status, Encounter string
+			Reasons               []string
+			Findings              []struct{ Kind string } `json:"findings"`
+		} `json:"items"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := e.do("GET", "/api/v1/follow-ups?patient=p1&limit=100", store.RoleClinician, "", "")
+		json.Unmarshal(r.body, &list)
+		found := map[string]bool{}
+		for _, it := range list.Items {
+			for _, f := range it.Findings {
+				found[f.Kind] = true
+			}
+		}
+		if found["readmission"] && found["return-to-theatre"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no readmission and return-to-theatre findings on the worklist: %s", r.body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	reasons := map[string]bool{}
+	var open string
+	for _, it := range list.Items {
+		for _, r := range it.Reasons {
+			reasons[r] = true
+		}
+		if open == "" && (it.Status == "due" || it.Status == "overdue") {
+			open = it.ID
+		}
+	}
+	if !reasons["grade4-surgery"] || !reasons["malignant-tumour"] {
+		t.Fatalf("reasons %v", reasons)
+	}
+	if open == "" {
+		t.Fatalf("the back-filled schedule has no due or overdue contact: %+v", list.Items)
+	}
+	r := e.do("GET", "/api/v1/follow-ups?status=overdue,due&due_before=2030-01-01", store.RoleClinician, "", "")
+	if r.status != 200 || !strings.Contains(string(r.body), open) {
+		t.Fatalf("worklist filter: %d %s", r.status, r.body)
+	}
+	// Bad records, then a real one, twice (idempotent with attempt_id).
+	for body, want := range map[string]int{
+		`{"by":"随访护士","method":"phone","reached":true,"outcome":{"status":"alive","complications":["T81.4","bogus"]}}`: 422,
+		`{"by":"随访护士","method":"phone","reached":true,"outcome":{"status":"died","died_on":"2020-01-01"}}`:             422,
+		`{"by":"随访护士","method":"phone"}`: 422,
+	} {
+		if r := e.do("POST", "/api/v1/follow-ups/"+open+"/record", store.RoleClinician, "application/json", body); r.status != want {
+			t.Errorf("record %s: %d, want %d (%s)", body, r.status, want, r.body)
+		}
+	}
+	if r := e.do("POST", "/api/v1/follow-ups/nope/record", store.RoleClinician, "application/json", `{"by":"a","method":"phone","reached":false}`); r.status != 404 {
+		t.Errorf("unknown contact: %d", r.status)
+	}
+	ok := `{"by":"随访护士","method":"phone","reached":true,"attempt_id":"a1","outcome":{"status":"alive","complications":["T81.4"],"note":"切口愈合可"}}`
+	for range 2 {
+		r = e.do("POST", "/api/v1/follow-ups/"+open+"/record", store.RoleClinician, "application/json", ok)
+		if r.status != 200 || r.json(t)["status"] != "done" {
+			t.Fatalf("record: %d %s", r.status, r.body)
+		}
+	}
+	if n := strings.Count(string(r.body), `"reached":true`); n != 1 {
+		t.Fatalf("%d attempts after a duplicate submission: %s", n, r.body)
+	}
+	// The schedule as FHIR.
+	r = e.do("GET", "/fhir/CarePlan?patient=p1", store.RoleClinician, "", "")
+	if r.status != 200 || fhirschema.Validate(r.body) != nil || r.json(t)["total"].(float64) < 1 {
+		t.Fatalf("CarePlans: %d %v %s", r.status, fhirschema.Validate(r.body), r.body)
+	}
+	r = e.do("GET", "/fhir/Task/"+open, store.RoleClinician, "", "")
+	if r.status != 200 || fhirschema.Validate(r.body) != nil {
+		t.Fatalf("Task: %d %v %s", r.status, fhirschema.Validate(r.body), r.body)
 	}
 }
