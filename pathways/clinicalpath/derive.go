@@ -1,7 +1,6 @@
 package clinicalpath
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -62,7 +61,7 @@ func operations(def *Definition, facts []mapping.Event, enc string) []operation 
 			continue
 		}
 		var d mapping.OperatedData
-		if json.Unmarshal(f.Data, &d) != nil || slices.Contains(withdrawnStatuses, d.Status) {
+		if pathways.Decode(f.Data, &d) != nil || slices.Contains(withdrawnStatuses, d.Status) {
 			continue
 		}
 		if d.Grade == 0 && !matchAny(def.Entry.Procedures, d.Code) {
@@ -89,7 +88,7 @@ func (e *Engine) derive(def *Definition, en enrolled, all []mapping.Event) deriv
 		d.Anchors[AnchorOnset] = t
 	}
 	var dis mapping.DischargedData
-	if f, ok := find(all, enc, mapping.KindDischarged); ok && json.Unmarshal(f.Data, &dis) == nil {
+	if f, ok := find(all, enc, mapping.KindDischarged); ok && pathways.Decode(f.Data, &dis) == nil {
 		t := f.At
 		d.Discharged = &t
 		d.Anchors[AnchorDischarge] = t
@@ -149,7 +148,7 @@ func (e *Engine) derive(def *Definition, en enrolled, all []mapping.Event) deriv
 			continue
 		}
 		var t mapping.TransferredData
-		if json.Unmarshal(f.Data, &t) == nil && e.icu(t.To) {
+		if pathways.Decode(f.Data, &t) == nil && e.icu(t.To) {
 			where := placementName(t.To)
 			d.Events = append(d.Events, Variance{ID: varianceID(enc, f.Key), Kind: VarianceICUTransfer, At: f.At,
 				Reason: "transfer to intensive care: " + where, Source: "patient", Direction: "negative"})
@@ -217,7 +216,7 @@ func (ev Evidence) matches(f mapping.Event, surgeon string) bool {
 		DocumentKind string          `json:"document_kind"`
 		Authors      []mapping.Ref   `json:"authors"`
 	}
-	if json.Unmarshal(f.Data, &d) != nil || slices.Contains(withdrawnStatuses, d.Status) {
+	if pathways.Decode(f.Data, &d) != nil || slices.Contains(withdrawnStatuses, d.Status) {
 		return false
 	}
 	concept := d.Code

@@ -166,7 +166,7 @@ func decodeState(raw json.RawMessage) (*state, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return st, nil
 	}
-	if err := json.Unmarshal(raw, st); err != nil {
+	if err := pathways.Decode(raw, st); err != nil {
 		return nil, fmt.Errorf("clinicalpath: decoding state: %w", err)
 	}
 	return st, nil

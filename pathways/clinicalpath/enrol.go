@@ -1,7 +1,6 @@
 package clinicalpath
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -29,7 +28,7 @@ type enrolled struct {
 func enrolment(def *Definition, p pathways.Patient, facts []mapping.Event, enc string) (enrolled, bool) {
 	en := enrolled{Encounter: enc}
 	adm, ok := find(facts, enc, mapping.KindAdmitted)
-	if !ok || json.Unmarshal(adm.Data, &en.Admitted) != nil {
+	if !ok || pathways.Decode(adm.Data, &en.Admitted) != nil {
 		return en, false
 	}
 	en.Admission = adm
@@ -61,7 +60,7 @@ func enrolment(def *Definition, p pathways.Patient, facts []mapping.Event, enc s
 			continue
 		}
 		var d mapping.DiagnosedData
-		if json.Unmarshal(f.Data, &d) == nil && matchAny(def.Exclusions, d.Code) {
+		if pathways.Decode(f.Data, &d) == nil && matchAny(def.Exclusions, d.Code) {
 			return en, false
 		}
 	}
@@ -94,7 +93,7 @@ func principal(facts []mapping.Event, enc string) (mapping.Event, mapping.Diagno
 			continue
 		}
 		var d mapping.DiagnosedData
-		if json.Unmarshal(f.Data, &d) != nil {
+		if pathways.Decode(f.Data, &d) != nil {
 			continue
 		}
 		switch {
@@ -128,7 +127,7 @@ func onset(facts []mapping.Event, d mapping.DiagnosedData) (time.Time, bool) {
 			continue
 		}
 		var c mapping.DiagnosedData
-		if json.Unmarshal(f.Data, &c) == nil && c.Onset != nil {
+		if pathways.Decode(f.Data, &c) == nil && c.Onset != nil {
 			return *c.Onset, true
 		}
 	}

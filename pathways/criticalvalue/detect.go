@@ -1,7 +1,6 @@
 package criticalvalue
 
 import (
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,7 +64,7 @@ func (e *Engine) detect(in pathways.Input) ([]candidate, []Skip) {
 		switch f.Kind {
 		case mapping.KindResult:
 			var d mapping.ResultData
-			if json.Unmarshal(f.Data, &d) != nil || !e.counts(d.Status) {
+			if pathways.Decode(f.Data, &d) != nil || !e.counts(d.Status) {
 				continue
 			}
 			base := candidate{fact: f, kind: "lab", result: f.Resource, status: d.Status, source: f.Source,
@@ -104,7 +103,7 @@ func (e *Engine) detect(in pathways.Input) ([]candidate, []Skip) {
 		case mapping.KindImaging:
 			var d mapping.ImagingData
 			// Only reports: an ImagingStudy has no finding to report.
-			if !strings.HasPrefix(f.Resource, "DiagnosticReport/") || json.Unmarshal(f.Data, &d) != nil || !e.counts(d.Status) {
+			if !strings.HasPrefix(f.Resource, "DiagnosticReport/") || pathways.Decode(f.Data, &d) != nil || !e.counts(d.Status) {
 				continue
 			}
 			rule := ""

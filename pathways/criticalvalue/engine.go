@@ -102,6 +102,7 @@ func (e *Engine) Apply(raw json.RawMessage, in pathways.Input) (pathways.Outcome
 	if now.Before(st.Now) {
 		now = st.Now // time only moves forward: a late caller cannot unfire a step
 	}
+	prevNow := st.Now
 	st.Now = now
 	var notices []pathways.Notice
 	emit := func(r *rec, name string, at time.Time) {
@@ -164,6 +165,16 @@ func (e *Engine) Apply(raw json.RawMessage, in pathways.Input) (pathways.Outcome
 		emit(r, NoticeRecalled, now)
 	}
 	notices = append(notices, e.advance(st, now)...)
+	if len(notices) == 0 {
+		// Nothing happened: keep the state as it was, time included, so that an Apply that
+		// changes nothing leaves nothing to store (the adapter skips unchanged runs). The
+		// floor on time only matters once something fired.
+		st.Now = prevNow
+		if same, err := st.encode(); err == nil && raw != nil && string(same) == string(raw) {
+			return e.outcome(st, nil)
+		}
+		st.Now = now
+	}
 	return e.outcome(st, notices)
 }
 
@@ -227,14 +238,14 @@ func recallReason(facts []mapping.Event, r *rec) string {
 		}
 		if f.Kind == mapping.KindCancelled {
 			var d mapping.CancelledData
-			_ = json.Unmarshal(f.Data, &d)
+			_ = pathways.Decode(f.Data, &d)
 			return firstNonEmpty(d.Reason, "withdrawn") + ": the result was withdrawn by its source"
 		}
 		var d struct {
 			Status string         `json:"status"`
 			Value  *mapping.Value `json:"value"`
 		}
-		_ = json.Unmarshal(f.Data, &d)
+		_ = pathways.Decode(f.Data, &d)
 		v, _, u := show(d.Value)
 		switch d.Status {
 		case "corrected", "amended", "final", "appended":

@@ -1,7 +1,6 @@
 package criticalvalue
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/lujing-health/lujing/mapping"
@@ -75,13 +74,13 @@ func placement(facts []mapping.Event, encounter string, t time.Time) (mapping.Co
 		switch f.Kind {
 		case mapping.KindAdmitted:
 			var d mapping.AdmittedData
-			if json.Unmarshal(f.Data, &d) == nil {
+			if pathways.Decode(f.Data, &d) == nil {
 				set(d.Placement)
 				first = false
 			}
 		case mapping.KindTransferred:
 			var d mapping.TransferredData
-			if json.Unmarshal(f.Data, &d) == nil && !f.At.After(t) {
+			if pathways.Decode(f.Data, &d) == nil && !f.At.After(t) {
 				set(d.To)
 				first = false
 			}
@@ -119,7 +118,7 @@ func (e *Engine) route(facts []mapping.Event, c candidate) route {
 	var adm mapping.AdmittedData
 	for _, f := range facts {
 		if f.Kind == mapping.KindAdmitted && f.Encounter == r.Encounter && r.Encounter != "" {
-			_ = json.Unmarshal(f.Data, &adm)
+			_ = pathways.Decode(f.Data, &adm)
 		}
 	}
 	switch adm.CareSetting {
@@ -133,7 +132,7 @@ func (e *Engine) route(facts []mapping.Event, c candidate) route {
 				continue
 			}
 			var d mapping.OrderedData
-			if json.Unmarshal(f.Data, &d) == nil && r.Orderer == "" {
+			if pathways.Decode(f.Data, &d) == nil && r.Orderer == "" {
 				r.Orderer = refName(d.Requester)
 				orderEncounter = f.Encounter
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lujing-health/lujing/mapping"
+	"github.com/lujing-health/lujing/pathways"
 )
 
 // stateVersion is the version of the state document; a state of another version is refused
@@ -98,7 +99,7 @@ func decodeState(raw json.RawMessage) (*state, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return st, nil
 	}
-	if err := json.Unmarshal(raw, st); err != nil {
+	if err := pathways.Decode(raw, st); err != nil {
 		return nil, fmt.Errorf("criticalvalue: decode state: %w", err)
 	}
 	if st.V != stateVersion {

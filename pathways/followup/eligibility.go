@@ -1,7 +1,6 @@
 package followup
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -54,22 +53,22 @@ func readFacts(in []mapping.Event) (*facts, error) {
 		switch e.Kind {
 		case mapping.KindAdmitted:
 			var d mapping.AdmittedData
-			if err = json.Unmarshal(e.Data, &d); err == nil {
+			if err = pathways.Decode(e.Data, &d); err == nil {
 				f.admitted[e.Encounter] = admission{e, d}
 			}
 		case mapping.KindDischarged:
 			var d mapping.DischargedData
-			if err = json.Unmarshal(e.Data, &d); err == nil && d.CareSetting == "inpatient" {
+			if err = pathways.Decode(e.Data, &d); err == nil && d.CareSetting == "inpatient" {
 				f.discharged = append(f.discharged, discharge{e, d})
 			}
 		case mapping.KindOperated:
 			var d mapping.OperatedData
-			if err = json.Unmarshal(e.Data, &d); err == nil {
+			if err = pathways.Decode(e.Data, &d); err == nil {
 				f.ops = append(f.ops, operation{e, d})
 			}
 		case mapping.KindDiagnosed:
 			var d mapping.DiagnosedData
-			if err = json.Unmarshal(e.Data, &d); err == nil {
+			if err = pathways.Decode(e.Data, &d); err == nil {
 				f.dx = append(f.dx, diagnosis{e, d})
 			}
 		case mapping.KindDied:

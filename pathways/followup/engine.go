@@ -109,7 +109,7 @@ func factDeath(f *facts) *Death {
 	var d *Death
 	if f.died != nil {
 		var dd mapping.DiedData
-		_ = json.Unmarshal(f.died.Data, &dd) // an empty DiedData is "time not known"
+		_ = pathways.Decode(f.died.Data, &dd) // an empty DiedData is "time not known"
 		detail := "the patient died on " + f.died.At.Format(time.RFC3339) + " (Patient.deceased)"
 		if !dd.TimeKnown {
 			detail = "the patient is deceased (Patient.deceased, time not known; reported " + f.died.At.Format(time.RFC3339) + ")"

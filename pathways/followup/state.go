@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/lujing-health/lujing/pathways"
 )
 
 // stateVersion is the version of the state document's shape.
@@ -145,7 +147,7 @@ func loadState(raw json.RawMessage) (*state, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return st, nil
 	}
-	if err := json.Unmarshal(raw, st); err != nil {
+	if err := pathways.Decode(raw, st); err != nil {
 		return nil, fmt.Errorf("followup: state: %w", err)
 	}
 	if st.V != stateVersion {
