@@ -61,7 +61,7 @@ func BenchmarkRun(b *testing.B) {
 	patient := storeStory(b, st)
 	cv, _ := criticalvalue.New(nil)
 	paths, _ := clinicalpath.New(clinicalpath.Library(), clinicalpath.Config{})
-	r := New(st, []Named{{"criticalvalue", cv}, {"clinicalpath", paths}, {"followup", followup.New(nil)}}, Options{})
+	r := New(st, []Named{{Name: "criticalvalue", Core: cv}, {Name: "clinicalpath", Core: paths}, {Name: "followup", Core: followup.New(nil)}}, Options{})
 	if err := r.Run(ctx, patient); err != nil {
 		b.Fatal(err)
 	}

@@ -98,8 +98,8 @@ func loadCores(ctx context.Context, st store.Store, dir string, zone *time.Locat
 func (c *cores) named() []clinical.Named {
 	return []clinical.Named{
 		{Name: httpapi.CoreCriticalValue, Core: c.cv},
-		{Name: httpapi.CoreClinicalPath, Core: c.paths},
-		{Name: httpapi.CoreFollowUp, Core: c.fu},
+		{Name: httpapi.CoreClinicalPath, Core: c.paths, Defer: true},
+		{Name: httpapi.CoreFollowUp, Core: c.fu, Defer: true},
 	}
 }
 
