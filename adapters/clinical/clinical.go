@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,10 +56,12 @@ type Notifier interface {
 type Named struct {
 	Name string
 	Core Core
-	// Defer lets the runner coalesce the core's runs after new data: at most one per
-	// Options.Coalesce per patient, the last one at most Coalesce late. For cores whose
-	// answers are not urgent (pathway items, follow-up schedules); a critical value is.
-	Defer bool
+	// Urgent are the event kinds that make the core run at once when new ones arrive (a
+	// critical value: results, imaging, withdrawals). After other new events, or for a core
+	// with none, the runner coalesces the core's runs: at most one per Options.Coalesce per
+	// patient, the last at most Coalesce late — pathway items and follow-up schedules need
+	// no sub-second answer, and a patient's burst of data then costs one run, not fifty.
+	Urgent []string
 }
 
 // Runner drives the cores.
@@ -114,15 +117,16 @@ func (r *Runner) Core(name string) Core {
 // Run runs every core for the patient key. Keys that are not patients ("Organization/x") have
 // nothing to run.
 func (r *Runner) Run(ctx context.Context, key string) error {
-	return r.run(ctx, key, true)
+	return r.run(ctx, key, true, nil)
 }
 
 // AfterWork is the worker's after-hook. A delivery that applied messages but produced no
 // events changes nothing the cores read: nothing runs. A delivery with new events runs the
-// urgent cores at once and the deferred ones at most once per Coalesce (scheduling a run
-// for the rest). A delivery that applied nothing — a timer, a deferred run — runs all.
-func (r *Runner) AfterWork(ctx context.Context, key string, messages, events int) error {
-	if messages > 0 && events == 0 {
+// cores those kinds are urgent for at once, and the others at most once per Coalesce
+// (scheduling a run for the rest). A delivery that applied nothing — a timer, a deferred
+// run — runs all.
+func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds []string) error {
+	if messages > 0 && len(kinds) == 0 {
 		return nil
 	}
 	all := messages == 0
@@ -148,12 +152,17 @@ func (r *Runner) AfterWork(ctx context.Context, key string, messages, events int
 		}
 		r.mu.Unlock()
 	}
-	return r.run(ctx, key, all)
+	return r.run(ctx, key, all, kinds)
 }
 
-func (r *Runner) run(ctx context.Context, key string, all bool) error {
+func (r *Runner) run(ctx context.Context, key string, all bool, kinds []string) error {
 	if !strings.HasPrefix(key, "Patient/") || len(r.cores) == 0 {
 		return nil
+	}
+	if !all && !slices.ContainsFunc(r.cores, func(c Named) bool {
+		return slices.ContainsFunc(kinds, func(k string) bool { return slices.Contains(c.Urgent, k) })
+	}) {
+		return nil // nothing urgent: the deferred run is scheduled
 	}
 	in, err := r.input(ctx, key)
 	if err != nil {
@@ -163,7 +172,7 @@ func (r *Runner) run(ctx context.Context, key string, all bool) error {
 		r.ranDeferred(key)
 	}
 	for _, c := range r.cores {
-		if c.Defer && !all {
+		if !all && !slices.ContainsFunc(kinds, func(k string) bool { return slices.Contains(c.Urgent, k) }) {
 			continue
 		}
 		if err := r.runCore(ctx, c, in); err != nil {

@@ -188,29 +188,31 @@ func TestAfterWorkCoalescesDeferredCores(t *testing.T) {
 	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	urgent, deferred := &calls{}, &calls{}
 	sc := &sched{set: map[string]time.Time{}}
-	r := New(st, []Named{{Name: "u", Core: urgent}, {Name: "d", Core: deferred, Defer: true}},
+	r := New(st, []Named{{Name: "u", Core: urgent, Urgent: []string{"result"}}, {Name: "d", Core: deferred}},
 		Options{Scheduler: sc, Now: func() time.Time { return now }, Coalesce: 2 * time.Second})
-	step := func(d time.Duration, messages, events, wantU, wantD int) {
+	step := func(d time.Duration, messages int, kinds []string, wantU, wantD int) {
 		t.Helper()
 		now = now.Add(d)
-		if err := r.AfterWork(ctx, "Patient/p", messages, events); err != nil {
+		if err := r.AfterWork(ctx, "Patient/p", messages, kinds); err != nil {
 			t.Fatal(err)
 		}
 		if urgent.n != wantU || deferred.n != wantD {
 			t.Fatalf("after %v: urgent ran %d, deferred %d; want %d, %d", d, urgent.n, deferred.n, wantU, wantD)
 		}
 	}
-	step(0, 3, 0, 0, 0)                    // messages without events: nothing to run
-	step(0, 1, 2, 1, 1)                    // first new events: everything
-	step(500*time.Millisecond, 1, 1, 2, 1) // within the window: urgent only, a run scheduled
+	res, ord := []string{"result"}, []string{"ordered"}
+	step(0, 3, nil, 0, 0)                    // messages without events: nothing to run
+	step(0, 1, res, 1, 1)                    // first new events: everything
+	step(500*time.Millisecond, 1, res, 2, 1) // within the window: urgent only, a run scheduled
 	if at := sc.set["defer:Patient/p→Patient/p"]; !at.Equal(now.Add(1500 * time.Millisecond)) {
 		t.Fatalf("deferred run scheduled at %v", at)
 	}
 	delete(sc.set, "defer:Patient/p→Patient/p")
-	step(500*time.Millisecond, 1, 1, 3, 1) // still pending: not scheduled again
+	step(250*time.Millisecond, 1, ord, 2, 1) // not urgent for u: nothing runs now
+	step(250*time.Millisecond, 1, res, 3, 1) // still pending: not scheduled again
 	if len(sc.set) != 0 {
 		t.Fatalf("scheduled again: %v", sc.set)
 	}
-	step(time.Second, 0, 0, 4, 2)   // the scheduled delivery: everything
-	step(2*time.Second, 1, 1, 5, 3) // a new window
+	step(time.Second, 0, nil, 4, 2)   // the scheduled delivery: everything
+	step(2*time.Second, 1, ord, 5, 3) // a new window
 }

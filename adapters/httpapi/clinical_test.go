@@ -70,8 +70,8 @@ func newClinicalEnv(t *testing.T) *env {
 	fu := followup.New(nil)
 	hub := livestream.NewHub(0)
 	hooks := webhook.New(st, webhook.Options{Interval: 50 * time.Millisecond, Backoff: 100 * time.Millisecond})
-	runner := clinical.New(st, []clinical.Named{{Name: httpapi.CoreCriticalValue, Core: cv}, {Name: httpapi.CoreClinicalPath, Core: paths, Defer: true},
-		{Name: httpapi.CoreFollowUp, Core: fu, Defer: true}}, clinical.Options{Scheduler: q, Notifier: multi{hub, hooks}, Coalesce: 200 * time.Millisecond})
+	runner := clinical.New(st, []clinical.Named{{Name: httpapi.CoreCriticalValue, Core: cv, Urgent: criticalvalue.Triggers}, {Name: httpapi.CoreClinicalPath, Core: paths},
+		{Name: httpapi.CoreFollowUp, Core: fu}}, clinical.Options{Scheduler: q, Notifier: multi{hub, hooks}, Coalesce: 200 * time.Millisecond})
 	w := worker.New(st, m, worker.Options{Registerer: reg, Queue: q, After: runner.AfterWork})
 	cctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ type Worker struct {
 	now     func() time.Time
 	metrics *metrics
 	batch   int
-	after   func(ctx context.Context, key string, messages, events int) error
+	after   func(ctx context.Context, key string, messages int, kinds []string) error
 	// slots bounds the keys handled at once: the worker must not take from the intake the
 	// database and cores that senders are waiting on; a backlog is caught up afterwards.
 	slots chan struct{}
@@ -59,9 +60,9 @@ type Options struct {
 	// Concurrency bounds the keys handled at once, whatever the queue delivers; default 4.
 	Concurrency int
 	// After runs once the key's received messages are applied, and also when a delivery found
-	// none (a timer): the clinical cores. It is told how many messages were applied and how
-	// many events they produced. An error leaves the key to be delivered again.
-	After func(ctx context.Context, key string, messages, events int) error
+	// none (a timer): the clinical cores. It is told how many messages were applied and the
+	// kinds of the events they produced. An error leaves the key to be delivered again.
+	After func(ctx context.Context, key string, messages int, kinds []string) error
 }
 
 // New returns a worker.
@@ -95,7 +96,8 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 	defer func() { <-w.slots }()
 	// One patient's messages read the same Patient and Encounter again and again.
 	ctx = withCache(ctx)
-	applied, events := 0, 0
+	applied := 0
+	var kinds []string
 	for {
 		msgs, err := w.store.Pending(ctx, key, w.batch)
 		if err != nil {
@@ -137,7 +139,11 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 			if c.Status == store.StatusProcessed {
 				arrived = append(arrived, m.Type+"/"+m.ResourceID)
 				applied++
-				events += len(c.Events)
+				for _, e := range c.Events {
+					if !slices.Contains(kinds, e.Kind) {
+						kinds = append(kinds, e.Kind)
+					}
+				}
 			}
 		}
 		if err := w.unpark(ctx, arrived); err != nil {
@@ -151,7 +157,7 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 		}
 	}
 	if w.after != nil {
-		if err := w.after(ctx, key, applied, events); err != nil {
+		if err := w.after(ctx, key, applied, kinds); err != nil {
 			w.metrics.errors.Inc()
 			return fmt.Errorf("after %s: %w", key, err)
 		}

@@ -97,9 +97,9 @@ func loadCores(ctx context.Context, st store.Store, dir string, zone *time.Locat
 // named lists the cores for the runner, in the order they run.
 func (c *cores) named() []clinical.Named {
 	return []clinical.Named{
-		{Name: httpapi.CoreCriticalValue, Core: c.cv},
-		{Name: httpapi.CoreClinicalPath, Core: c.paths, Defer: true},
-		{Name: httpapi.CoreFollowUp, Core: c.fu, Defer: true},
+		{Name: httpapi.CoreCriticalValue, Core: c.cv, Urgent: criticalvalue.Triggers},
+		{Name: httpapi.CoreClinicalPath, Core: c.paths},
+		{Name: httpapi.CoreFollowUp, Core: c.fu},
 	}
 }
 

@@ -13,6 +13,12 @@ import (
 	"github.com/lujing-health/lujing/pathways"
 )
 
+// Triggers are the event kinds whose arrival can change a patient's critical values at once:
+// a result or imaging report, or the withdrawal of one. (Routing reads the encounter as it was
+// at the release, so a later transfer changes nothing.) The adapter runs the core at once on
+// these; other events may wait for its next run.
+var Triggers = []string{mapping.KindResult, mapping.KindImaging, mapping.KindCancelled}
+
 // RecordKind is pathways.Record.Kind of a critical value.
 const RecordKind = "critical-value"
 
