@@ -125,9 +125,9 @@ func (b *builder) unsupportedEvent() error {
 
 // builder collects the entries of one message's Bundle.
 type builder struct {
-	m       *Message
-	o       Options
-	d       *Delimiters
+	m        *Message
+	o        Options
+	d        *Delimiters
 	entries  []entry
 	warnings []*Error
 	// patient is the fullUrl of the current PID's Patient entry; encounter the reference of
@@ -301,4 +301,3 @@ func set(r obj, k string, v any) {
 	}
 	r[k] = v
 }
-

@@ -178,7 +178,9 @@ func (m *Message) SendingFacility() string    { return m.MSH().Field(4).String()
 
 // AcceptAck and ApplicationAck are MSH-15 and MSH-16 (AL, NE, ER, SU); either non-empty means
 // the sender asks for enhanced acknowledgement mode.
-func (m *Message) AcceptAck() string { return strings.ToUpper(strings.TrimSpace(m.MSH().Field(15).String())) }
+func (m *Message) AcceptAck() string {
+	return strings.ToUpper(strings.TrimSpace(m.MSH().Field(15).String()))
+}
 func (m *Message) ApplicationAck() string {
 	return strings.ToUpper(strings.TrimSpace(m.MSH().Field(16).String()))
 }
