@@ -115,7 +115,7 @@ func (b *builder) visit(event, status string, pv1 Segment, seq int) error {
 		"class":      obj{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": class[0], "display": class[1]},
 		"subject":    b.subject(),
 	}
-	if dept := strings.TrimSpace(pv1.Field(10).C(1)); dept != "" {
+	if dept := codeValue(pv1.Field(10).C(1)); dept != "" {
 		c := obj{"system": b.o.DepartmentSystem, "code": dept}
 		st := obj{"coding": []any{c}}
 		if name := strings.TrimSpace(pv1.Field(10).C(2)); name != "" {

@@ -60,7 +60,7 @@ func (b *builder) system(name string) string {
 func (b *builder) concept(f Field, defaultSystem string) obj {
 	var codings []any
 	add := func(code, display, sys string) {
-		code = strings.TrimSpace(code)
+		code = codeValue(code)
 		if code == "" {
 			return
 		}
@@ -87,6 +87,9 @@ func (b *builder) concept(f Field, defaultSystem string) obj {
 	set(cc, "text", text)
 	return cc
 }
+
+// codeValue is s as a FHIR code: no leading, trailing or repeated whitespace.
+func codeValue(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // tableConcept is a coded value of an HL7 table (IS/ID types, or CWE in later versions).
 func (b *builder) tableConcept(f Field, table string) obj {

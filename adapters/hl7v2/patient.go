@@ -84,7 +84,7 @@ func (b *builder) addPatient(pid Segment, seq int, update bool) error {
 	}}
 	for _, r := range pid.Field(3).Reps() {
 		v := strings.TrimSpace(r.C(1))
-		typ := strings.ToUpper(strings.TrimSpace(r.C(5)))
+		typ := strings.ToUpper(codeValue(r.C(5)))
 		if v == "" || v == value || typ == "MR" {
 			continue
 		}

@@ -118,7 +118,7 @@ func (b *builder) report(r *labReport) error {
 	if status == "" {
 		status = "final"
 	}
-	section := strings.ToUpper(strings.TrimSpace(obr.Field(24).String()))
+	section := strings.ToUpper(codeValue(obr.Field(24).String()))
 	if section == "" {
 		section = "LAB"
 	}
@@ -205,7 +205,7 @@ func (b *builder) observation(obx Segment, seq int, obr Segment, r *labReport, s
 
 // unit reads OBX-6 as a Quantity's unit, system and code.
 func (b *builder) unit(f Field) obj {
-	code := strings.TrimSpace(f.C(1))
+	code := codeValue(f.C(1))
 	text := strings.TrimSpace(f.C(2))
 	if code == "" && text == "" {
 		return nil

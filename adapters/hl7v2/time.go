@@ -24,6 +24,7 @@ type Time struct {
 }
 
 // ParseTime reads an HL7 date/time. One without a zone is in zone (the hospital's).
+// Years before 1800 are refused: no patient data is that old, and FHIR has no year 0.
 func ParseTime(s string, zone *time.Location) (Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -38,7 +39,7 @@ func ParseTime(s string, zone *time.Location) (Time, bool) {
 		}
 		h, _ := strconv.Atoi(tz[1:3])
 		m, _ := strconv.Atoi(tz[3:5])
-		if h > 14 || m > 59 {
+		if h > 14 || h == 14 && m > 0 || m > 59 {
 			return Time{}, false
 		}
 		off := h*3600 + m*60
@@ -83,7 +84,7 @@ func ParseTime(s string, zone *time.Location) (Time, bool) {
 		return v
 	}
 	y, mo, d, h, mi, sec := n(0, 4, 0), n(4, 6, 1), n(6, 8, 1), n(8, 10, 0), n(10, 12, 0), n(12, 14, 0)
-	if mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
+	if y < 1800 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
 		return Time{}, false
 	}
 	ns := 0
@@ -93,6 +94,11 @@ func ParseTime(s string, zone *time.Location) (Time, bool) {
 	t := time.Date(y, time.Month(mo), d, h, mi, sec, ns, loc)
 	if t.Day() != d { // 31 February
 		return Time{}, false
+	}
+	if _, off := t.Zone(); off%60 != 0 {
+		// A zone's local mean time before standard time (Shanghai's +08:05:43 before 1901)
+		// has no FHIR form: write such a time in UTC.
+		t = t.UTC()
 	}
 	return Time{T: t, prec: prec, fraction: frac}, true
 }
