@@ -320,3 +320,17 @@ func validName(s string) bool {
 	}
 	return true
 }
+
+// ParseHeader reads only the MSH segment, as well as it can: for the acknowledgement of a
+// message Parse refused, so that it still names the sender and the control id. Bytes the
+// character set cannot decode are replaced.
+func ParseHeader(data []byte, opt ParseOptions) (*Message, error) {
+	data = bytes.TrimLeft(bytes.TrimPrefix(bytes.TrimLeft(data, "\r\n\t "), bom), "\r\n\t ")
+	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+		data = data[:i]
+	}
+	if m, err := Parse(data, opt); err == nil {
+		return m, nil
+	}
+	return Parse([]byte(strings.ToValidUTF8(string(data), "?")), ParseOptions{Limits: opt.Limits})
+}
