@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -37,8 +38,27 @@ type Peer struct {
 	// Charset is the character set of its messages that leave MSH-18 empty (GB18030 for many
 	// Chinese systems); empty: UTF-8.
 	Charset string
+	// Applications, when set, are the sending applications (MSH-3) this peer sends as:
+	// several systems behind one address (an interface engine) are told apart by them.
+	Applications []string
 	// Mapping says how its identifiers and codes become FHIR; Sender is set per message.
 	Mapping hl7v2.Options
+}
+
+// choose picks the peer of a message among those a connection may be: the first whose
+// Applications name MSH-3, or that names none. nil when none fits.
+func choose(peers []*Peer, app string) *Peer {
+	for _, p := range peers {
+		if len(p.Applications) == 0 {
+			return p
+		}
+		for _, a := range p.Applications {
+			if strings.EqualFold(a, app) {
+				return p
+			}
+		}
+	}
+	return nil
 }
 
 // Handler takes one message and returns its acknowledgement.
@@ -96,9 +116,18 @@ type verdict struct {
 	internal bool
 }
 
-// Handle processes one message from peer and returns the acknowledgement to send, nil when
-// the sender asked for none (enhanced mode).
-func (h *Handler) Handle(ctx context.Context, p *Peer, raw []byte) []byte {
+// Handle processes one message from a connection that may be any of peers (the allow-list
+// entries of its address) and returns the acknowledgement to send, nil when the sender asked
+// for none (enhanced mode).
+func (h *Handler) Handle(ctx context.Context, peers []*Peer, raw []byte) []byte {
+	p := peers[0]
+	if len(peers) > 1 {
+		if hdr, err := hl7v2.ParseHeader(raw, hl7v2.ParseOptions{DefaultCharset: p.Charset}); err == nil {
+			if c := choose(peers, hdr.SendingApplication()); c != nil {
+				p = c
+			}
+		}
+	}
 	opt := hl7v2.ParseOptions{DefaultCharset: p.Charset, Limits: h.limits}
 	m, err := hl7v2.Parse(raw, opt)
 	if err != nil {
@@ -109,6 +138,11 @@ func (h *Handler) Handle(ctx context.Context, p *Peer, raw []byte) []byte {
 		hdr, _ := hl7v2.ParseHeader(raw, opt)
 		h.log.Warn("hl7 message refused: unreadable", "peer", p.Name, "bytes", len(raw), "err", he.Error())
 		return h.reply(p, hdr, verdict{code: hl7v2.AR, err: he, text: "message cannot be read"})
+	}
+	if choose([]*Peer{p}, m.SendingApplication()) == nil {
+		h.log.Warn("hl7 message refused: sending application not allowed for this peer", "peer", p.Name)
+		return h.reply(p, m, verdict{code: hl7v2.AR, text: "sending application not allowed",
+			err: &hl7v2.Error{Code: hl7v2.CodeTableValue, Segment: "MSH", Seq: 1, Field: 3, Msg: "sending application not on the allow-list for this address"}})
 	}
 	v := h.process(ctx, p, m, raw)
 	return h.reply(p, m, v)

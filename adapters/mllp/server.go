@@ -117,8 +117,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// match finds the peer of a connection, nil when it is not on the allow-list.
-func (s *Server) match(c net.Conn) *Peer {
+// match finds the peers a connection may be (those of its address, and certificate), none
+// when it is not on the allow-list.
+func (s *Server) match(c net.Conn) []*Peer {
 	addr, err := netip.ParseAddrPort(c.RemoteAddr().String())
 	if err != nil {
 		return nil
@@ -131,6 +132,7 @@ func (s *Server) match(c net.Conn) *Peer {
 			cn = st.PeerCertificates[0].Subject.CommonName
 		}
 	}
+	var out []*Peer
 	for _, a := range s.o.Allow {
 		inNet := false
 		for _, n := range a.Networks {
@@ -151,9 +153,9 @@ func (s *Server) match(c net.Conn) *Peer {
 				continue
 			}
 		}
-		return a.Peer
+		out = append(out, a.Peer)
 	}
-	return nil
+	return out
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
@@ -175,11 +177,12 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		}
 		c.SetDeadline(time.Time{})
 	}
-	p := s.match(c)
-	if p == nil {
+	peers := s.match(c)
+	if len(peers) == 0 {
 		s.log.Warn("mllp connection refused: not on the allow-list", "remote", remote)
 		return
 	}
+	p := peers[0]
 	log := s.log.With("peer", p.Name, "remote", remote)
 	log.Debug("mllp connection opened")
 	r := NewReader(c, s.o.MaxMessage)
@@ -194,7 +197,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		case err == nil:
 			// A message received is handled to the end even if the server is stopping:
 			// its sender gets its acknowledgement.
-			ack = s.h.Handle(context.WithoutCancel(ctx), p, frame)
+			ack = s.h.Handle(context.WithoutCancel(ctx), peers, frame)
 		case errors.Is(err, ErrTooLarge):
 			if ack = s.h.TooLarge(p, frame, s.o.MaxMessage); ack == nil {
 				return

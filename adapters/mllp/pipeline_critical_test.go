@@ -1,0 +1,52 @@
+package mllp_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lujing-health/lujing/mapping"
+)
+
+// TestCriticalPotassiumOverMLLP is the "done when": the HIS admits the patient over
+// MLLP, the LIS sends a potassium of 6.8 flagged HH; both are acknowledged AA, and the worker
+// turns the result into a critical result event with interpretation HH in the admitted visit,
+// stored with the patient's events.
+func TestCriticalPotassiumOverMLLP(t *testing.T) {
+	p := newPipeline(t, pipelineOptions{})
+	his, lab := p.dial(t), p.dial(t)
+	if code, control, errSeg := send(t, his, admit("ADT-1", "0001000123", "V1")); code != "AA" || control != "ADT-1" {
+		t.Fatalf("A01: %s %s %s", code, control, errSeg)
+	}
+	if code, control, errSeg := send(t, lab, potassium("LIS-1", "0001000123", "V1", "6.8", "HH")); code != "AA" || control != "LIS-1" {
+		t.Fatalf("ORU: %s %s %s", code, control, errSeg)
+	}
+	p.settle(t)
+	patient, evs := p.patientEvents(t, "0001000123")
+	var admitted, critical int
+	for _, e := range evs {
+		switch {
+		case e.Kind == mapping.KindAdmitted:
+			admitted++
+			if e.Source != "his" {
+				t.Errorf("admission filed under source %q", e.Source)
+			}
+		case e.Kind == mapping.KindResult && strings.HasPrefix(e.Resource, "Observation/"):
+			d := resultData(t, e)
+			if len(d.Interpretation) != 1 || d.Interpretation[0].Code != "HH" || !d.Critical {
+				t.Errorf("result: interpretation %+v critical %v", d.Interpretation, d.Critical)
+			}
+			if d.Value == nil || d.Value.Number != "6.8" || e.Source != "lis" || e.Patient != patient || e.Encounter == "" {
+				t.Errorf("result event: %+v", e)
+			}
+			critical++
+		}
+	}
+	if admitted != 1 || critical != 1 {
+		t.Errorf("events: %d admitted, %d critical results (of %d)", admitted, critical, len(evs))
+	}
+	// The raw message is kept as received, under its sender and control id.
+	rec, err := p.st.HL7Message(t.Context(), "lab|LIS|HOSP", "LIS-1")
+	if err != nil || rec.Status != "accepted" || rec.Ack != "AA" || !strings.Contains(string(rec.Raw), "|6.8|") {
+		t.Errorf("stored message: %+v, %v", rec, err)
+	}
+}
