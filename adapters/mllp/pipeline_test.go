@@ -42,6 +42,7 @@ type pipelineOptions struct {
 	maxMessage int
 	idle       time.Duration
 	allow      []netip.Prefix // default loopback
+	log        io.Writer      // where the pipeline logs; default nowhere (or the test log with -v)
 }
 
 func newPipeline(t *testing.T, o pipelineOptions) *pipeline {
@@ -68,7 +69,9 @@ func newPipeline(t *testing.T, o pipelineOptions) *pipeline {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
+	if o.log != nil {
+		log = slog.New(slog.NewTextHandler(o.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	} else if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	}
 	q := queue.NewMemory(queue.MemoryOptions{Logger: log})
@@ -262,4 +265,21 @@ func resultData(t *testing.T, e store.Event) mapping.ResultData {
 		t.Fatal(err)
 	}
 	return d
+}
+
+func storeFilter(source string) store.MessageFilter {
+	return store.MessageFilter{Source: source, Limit: 1000}
+}
+
+func observationValue(t *testing.T, body []byte) string {
+	t.Helper()
+	var o struct {
+		ValueQuantity struct {
+			Value json.Number `json:"value"`
+		} `json:"valueQuantity"`
+	}
+	if err := json.Unmarshal(body, &o); err != nil {
+		t.Fatal(err)
+	}
+	return string(o.ValueQuantity.Value)
 }
