@@ -70,6 +70,7 @@ type serveConfig struct {
 	pprofAddr  string
 	noWorker   bool
 	parkedAge  time.Duration
+	mllp       mllpFlags // HL7 v2 over MLLP (mllp.go)
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -88,6 +89,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.relayAge, "relay-age", 30*time.Second, "age after which unprocessed work is published again")
 	fs.DurationVar(&cfg.parkedAge, "parked-age", 24*time.Hour, "parked messages older than this are reported (metric lujing_parked_stale_messages, GET /api/v1/messages?status=parked&older_than=)")
 	fs.BoolVar(&cfg.noWorker, "no-worker", false, "only take data in: leave the queue to other replicas' workers (needs --redis-url)")
+	cfg.mllp.register(fs)
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", envOr("LUJING_PPROF_ADDR", ""), "serve Go profiling on this address, e.g. 127.0.0.1:6060 (off by default)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -161,6 +163,10 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 		return err
 	}
 	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, Concurrency: cfg.workers})
+	hl7, err := startMLLP(ctx, cfg.mllp, st, in, reg, log)
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody,
 		Version: version, OnConfigChange: mapper.Reload})
 
@@ -203,6 +209,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	base := "http://" + displayAddr(ln.Addr())
 	log.Info("lujing serving", "addr", ln.Addr().String(), "store", storeName, "queue", queueName, "version", version)
 	fmt.Fprintf(stdout, "Lujing %s listening on %s (store: %s, queue: %s)\n", version, base, storeName, queueName)
+	if hl7 != nil {
+		fmt.Fprintf(stdout, "HL7 v2 over MLLP on %s\n", displayAddr(hl7.addr))
+	}
 
 	if cfg.demo {
 		if err := runDemo(ctx, st, in, cfg.store.dataDir, base, stdout); err != nil {
@@ -212,6 +221,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 
 	select {
 	case err := <-serveErr:
+		hl7.Close()
 		stopWork()
 		wg.Wait()
 		return fmt.Errorf("http server: %w", err)
@@ -223,6 +233,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	hl7.Close() // its messages in flight are stored and acknowledged before the intake closes
 	in.Close()
 	stopWork()
 	wg.Wait()
