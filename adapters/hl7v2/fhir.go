@@ -2,6 +2,7 @@ package hl7v2
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -45,6 +46,10 @@ type Options struct {
 	CodeSystems map[string]string
 	// Zone is the hospital's time zone, for times sent without an offset. Default Asia/Shanghai.
 	Zone *time.Location
+	// Raw is the message as received. When set, the Bundle keeps it as a Binary (contentType
+	// x-application/hl7-v2+er7, in its character set) that the Provenance names: the raw
+	// message is stored in the same transaction as what was made of it.
+	Raw []byte
 }
 
 func (o *Options) defaults() {
@@ -119,6 +124,17 @@ func ToFHIR(m *Message, o Options) (*Result, error) {
 	return b.bundle()
 }
 
+// KeepOnly is the Bundle of a message that is not mapped (IsUnsupported): the raw message as
+// a Binary and the Provenance naming it, so that it is kept like the others. It needs o.Raw.
+func KeepOnly(m *Message, o Options) (*Result, error) {
+	if len(o.Raw) == 0 {
+		return nil, &Error{Code: CodeInternal, Msg: "KeepOnly needs the raw message"}
+	}
+	o.defaults()
+	b := &builder{m: m, o: o, d: &m.Delims}
+	return b.bundle()
+}
+
 func (b *builder) unsupportedEvent() error {
 	return &Error{Code: CodeUnsupportedEvent, Segment: "MSH", Seq: 1, Field: 9, Msg: "trigger event not mapped"}
 }
@@ -189,7 +205,7 @@ func (b *builder) conditional(typ, uuid, system, value string, update bool, r ob
 
 // bundle writes the transaction Bundle with the Provenance of the message.
 func (b *builder) bundle() (*Result, error) {
-	if len(b.entries) == 0 {
+	if len(b.entries) == 0 && len(b.o.Raw) == 0 {
 		return nil, &Error{Code: CodeRequiredMissing, Msg: "the message states nothing that maps to FHIR"}
 	}
 	msh := b.m.MSH()
@@ -200,11 +216,23 @@ func (b *builder) bundle() (*Result, error) {
 	}
 	var targets []any
 	res := &Result{Warnings: b.warnings}
+	control := b.m.ControlID()
+	what := obj{
+		"identifier": obj{"system": MessageSystem, "value": b.o.Sender + "|" + control},
+		"display":    "HL7 v2 " + b.m.TypeString() + " " + control,
+	}
+	if len(b.o.Raw) > 0 {
+		contentType := "x-application/hl7-v2+er7"
+		if cs := codeValue(b.m.Charset); cs != "" {
+			contentType += "; charset=" + strings.ReplaceAll(cs, " ", "-")
+		}
+		ref := b.put("Binary", b.id("message", control), obj{"contentType": contentType, "data": base64.StdEncoding.EncodeToString(b.o.Raw)})
+		what["reference"] = ref
+	}
 	for _, e := range b.entries {
 		targets = append(targets, obj{"reference": e.ref})
 		res.Entries = append(res.Entries, e.ref)
 	}
-	control := b.m.ControlID()
 	app := strings.TrimSpace(msh.Field(3).String() + "^" + msh.Field(4).String())
 	prov := obj{
 		"target":   targets,
@@ -214,10 +242,7 @@ func (b *builder) bundle() (*Result, error) {
 			"type": obj{"coding": []any{obj{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code": "author", "display": "Author"}}},
 			"who":  obj{"display": strings.Trim(app, "^")},
 		}},
-		"entity": []any{obj{"role": "source", "what": obj{
-			"identifier": obj{"system": MessageSystem, "value": b.o.Sender + "|" + control},
-			"display":    "HL7 v2 " + b.m.TypeString() + " " + control,
-		}}},
+		"entity": []any{obj{"role": "source", "what": what}},
 	}
 	if strings.Trim(app, "^ ") == "" {
 		prov["agent"].([]any)[0].(obj)["who"] = obj{"display": b.o.Sender}

@@ -48,8 +48,8 @@ func TestAcknowledgements(t *testing.T) {
 		if c2.status == "" || control == "" {
 			continue
 		}
-		app := "LIS"
-		rec, err := p.st.HL7Message(t.Context(), "lab|"+app+"|HOSP", control)
+		// Records of accepted messages are written just after their AA: wait a little.
+		rec, err := eventually(t, func() (mllp.Record, error) { return p.st.HL7Message(t.Context(), "lab|LIS|HOSP", control) })
 		if err != nil || rec.Status != c2.status {
 			t.Errorf("%s: stored %q, %v; want %q", c2.name, rec.Status, err, c2.status)
 		}
@@ -68,7 +68,7 @@ func TestAcknowledgements(t *testing.T) {
 	}
 	// The "application not allowed" case: PACS matched the peer "other" (no application
 	// list), so it was accepted there, not refused; a peer list with no catch-all refuses it.
-	if _, err := p.st.HL7Message(t.Context(), "other|PACS|HOSP", "K-8"); err != nil {
+	if _, err := eventually(t, func() (mllp.Record, error) { return p.st.HL7Message(t.Context(), "other|PACS|HOSP", "K-8") }); err != nil {
 		t.Errorf("PACS message under the catch-all peer: %v", err)
 	}
 }
@@ -101,7 +101,7 @@ func TestEnhancedMode(t *testing.T) {
 		t.Errorf("ER, rejected: %s for %s", code, control)
 	}
 	for _, id := range []string{"E-1", "E-2", "E-4", "E-5"} {
-		if _, err := p.st.HL7Message(t.Context(), "lab|LIS|HOSP", id); err != nil {
+		if _, err := eventually(t, func() (mllp.Record, error) { return p.st.HL7Message(t.Context(), "lab|LIS|HOSP", id) }); err != nil {
 			t.Errorf("%s not stored: %v", id, err)
 		}
 	}
@@ -138,4 +138,17 @@ func TestReplay(t *testing.T) {
 		t.Errorf("second replay accepted %d", n)
 	}
 	_ = store.ErrNotFound
+}
+
+// eventually retries get for up to two seconds while it fails.
+func eventually(t *testing.T, get func() (mllp.Record, error)) (mllp.Record, error) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		r, err := get()
+		if err == nil || time.Now().After(deadline) {
+			return r, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -101,6 +101,12 @@ func NewHandler(in Intake, st Store, o HandlerOptions) *Handler {
 		o.Registerer.MustRegister(h.acks)
 	}
 	h.seq.Store(o.Now().UnixMilli())
+	h.saver.onLost = func(r Record, err error) {
+		// The message itself is safe (a Binary in the intake's transaction); only the index
+		// of control ids misses it, so a resend would be mapped again: unchanged content, no
+		// effect.
+		h.log.Error("hl7 message index not written", "type", r.Type, "control_id", r.ControlID, "err", err)
+	}
 	return h
 }
 
@@ -171,7 +177,11 @@ func (h *Handler) process(ctx context.Context, p *Peer, m *hl7v2.Message, raw []
 	sender := p.Name + "|" + m.SendingApplication() + "|" + m.SendingFacility()
 	log := h.log.With("peer", p.Name, "type", m.TypeString(), "control_id", control)
 
-	prior, err := h.store.HL7Message(ctx, sender, control)
+	prior, ok := h.saver.queued(sender, control)
+	var err error
+	if !ok {
+		prior, err = h.store.HL7Message(ctx, sender, control)
+	}
 	switch {
 	case err == nil:
 		// The same control id again: acknowledged as the first time, applied once.
@@ -190,12 +200,19 @@ func (h *Handler) process(ctx context.Context, p *Peer, m *hl7v2.Message, raw []
 	rec := Record{Sender: sender, ControlID: control, Type: m.TypeString(), Raw: raw, Charset: m.Charset,
 		Hash: hex.EncodeToString(sum[:]), ReceivedAt: h.now().UTC()}
 	v := h.apply(ctx, p, m, &rec, log)
-	if v.internal {
+	switch {
+	case v.internal:
 		return v
-	}
-	if err := h.saver.save(ctx, rec); err != nil {
-		log.Error("hl7 message not stored", "err", err)
-		return internal()
+	case rec.Status == StatusFailed:
+		// Nothing of it is stored but this record: wait for it before the AE.
+		if err := h.saver.save(ctx, rec); err != nil {
+			log.Error("hl7 message not stored", "err", err)
+			return internal()
+		}
+	default:
+		// The raw message went into the intake's transaction (a Binary): stored before the
+		// AA. The record is the index of control ids, written with others' without a wait.
+		h.saver.saveLater(rec)
 	}
 	return v
 }
@@ -204,13 +221,15 @@ func (h *Handler) process(ctx context.Context, p *Peer, m *hl7v2.Message, raw []
 func (h *Handler) apply(ctx context.Context, p *Peer, m *hl7v2.Message, rec *Record, log *slog.Logger) verdict {
 	opt := p.Mapping
 	opt.Sender = rec.Sender
+	opt.Raw = rec.Raw
 	res, err := hl7v2.ToFHIR(m, opt)
 	var he *hl7v2.Error
-	switch {
-	case hl7v2.IsUnsupported(err):
-		rec.Status, rec.Ack = StatusIgnored, hl7v2.AA
+	ignored := hl7v2.IsUnsupported(err)
+	if ignored {
 		log.Info("hl7 message kept, not mapped", "reason", err.Error())
-		return verdict{code: hl7v2.AA, text: "stored; " + m.TypeString() + " is not mapped"}
+		res, err = hl7v2.KeepOnly(m, opt)
+	}
+	switch {
 	case errors.As(err, &he):
 		rec.Status, rec.Ack, rec.Error = StatusFailed, hl7v2.AE, he.Error()
 		log.Warn("hl7 message kept, mapping failed", "err", he.Error())
@@ -236,6 +255,10 @@ func (h *Handler) apply(ctx context.Context, p *Peer, m *hl7v2.Message, rec *Rec
 		}
 		log.Error("hl7 message not stored", "err", err)
 		return internal()
+	}
+	if ignored {
+		rec.Status, rec.Ack = StatusIgnored, hl7v2.AA
+		return verdict{code: hl7v2.AA, text: "stored; " + m.TypeString() + " is not mapped"}
 	}
 	rec.Status, rec.Ack = StatusAccepted, hl7v2.AA
 	v := verdict{code: hl7v2.AA}

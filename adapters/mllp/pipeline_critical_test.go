@@ -1,9 +1,13 @@
 package mllp_test
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/lujing-health/lujing/adapters/mllp"
 	"github.com/lujing-health/lujing/mapping"
 )
 
@@ -44,8 +48,32 @@ func TestCriticalPotassiumOverMLLP(t *testing.T) {
 	if admitted != 1 || critical != 1 {
 		t.Errorf("events: %d admitted, %d critical results (of %d)", admitted, critical, len(evs))
 	}
+	// The raw message is in the inbox, stored with the FHIR made of it: a Binary the
+	// Provenance names.
+	msgs, err := p.st.Messages(t.Context(), storeFilter("lis"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var binary, provenance string
+	for _, m := range msgs {
+		switch m.Type {
+		case "Binary":
+			var b struct{ ContentType, Data string }
+			json.Unmarshal(m.Body, &b)
+			raw, _ := base64.StdEncoding.DecodeString(b.Data)
+			if !bytes.Equal(raw, potassium("LIS-1", "0001000123", "V1", "6.8", "HH")) || b.ContentType != "x-application/hl7-v2+er7; charset=GB18030" {
+				t.Errorf("Binary: %s, %d bytes", b.ContentType, len(raw))
+			}
+			binary = "Binary/" + m.ResourceID
+		case "Provenance":
+			provenance = string(m.Body)
+		}
+	}
+	if binary == "" || !strings.Contains(provenance, `"reference":"`+binary+`"`) {
+		t.Errorf("no Binary (%q) named by the Provenance: %s", binary, provenance)
+	}
 	// The raw message is kept as received, under its sender and control id.
-	rec, err := p.st.HL7Message(t.Context(), "lab|LIS|HOSP", "LIS-1")
+	rec, err := eventually(t, func() (mllp.Record, error) { return p.st.HL7Message(t.Context(), "lab|LIS|HOSP", "LIS-1") })
 	if err != nil || rec.Status != "accepted" || rec.Ack != "AA" || !strings.Contains(string(rec.Raw), "|6.8|") {
 		t.Errorf("stored message: %+v, %v", rec, err)
 	}

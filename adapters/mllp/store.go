@@ -3,6 +3,7 @@ package mllp
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -48,18 +49,24 @@ type Store interface {
 // saver groups the SaveHL7 calls of concurrent connections into one transaction, as the
 // intake groups their Accepts: while one commit runs the next records queue up.
 type saver struct {
-	st   Store
-	reqs chan saveReq
-	done chan struct{}
+	st     Store
+	reqs   chan saveReq
+	done   chan struct{}
+	onLost func(Record, error) // a record saved later that could not be
+
+	// unsaved are the records queued by saveLater and not committed yet: the duplicate check
+	// reads them first, so a resend right after its AA is recognised.
+	mu      sync.Mutex
+	unsaved map[[2]string]Record
 }
 
 type saveReq struct {
 	rec Record
-	out chan error
+	out chan error // nil: nobody waits (saveLater)
 }
 
 func newSaver(st Store) *saver {
-	s := &saver{st: st, reqs: make(chan saveReq, 1024), done: make(chan struct{})}
+	s := &saver{st: st, reqs: make(chan saveReq, 1024), done: make(chan struct{}), unsaved: map[[2]string]Record{}}
 	go s.run()
 	return s
 }
@@ -72,6 +79,23 @@ func (s *saver) save(ctx context.Context, r Record) error {
 		return ctx.Err()
 	}
 	return <-req.out
+}
+
+// saveLater queues r without waiting for its commit; a failure is logged by the caller's
+// callback.
+func (s *saver) saveLater(r Record) {
+	s.mu.Lock()
+	s.unsaved[[2]string{r.Sender, r.ControlID}] = r
+	s.mu.Unlock()
+	s.reqs <- saveReq{rec: r}
+}
+
+// queued returns a record saveLater holds that is not committed yet.
+func (s *saver) queued(sender, controlID string) (Record, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.unsaved[[2]string{sender, controlID}]
+	return r, ok
 }
 
 func (s *saver) close() {
@@ -109,7 +133,7 @@ func (s *saver) commit(group []saveReq) {
 	err := s.st.SaveHL7(ctx, recs)
 	if err == nil || len(group) == 1 {
 		for _, r := range group {
-			r.out <- err
+			s.answer(r, err)
 		}
 		return
 	}
@@ -119,6 +143,21 @@ func (s *saver) commit(group []saveReq) {
 		if err != nil {
 			err = fmt.Errorf("alone after its group failed: %w", err)
 		}
+		s.answer(r, err)
+	}
+}
+
+func (s *saver) answer(r saveReq, err error) {
+	s.mu.Lock()
+	if q, ok := s.unsaved[[2]string{r.rec.Sender, r.rec.ControlID}]; ok && q.Hash == r.rec.Hash && q.ReceivedAt.Equal(r.rec.ReceivedAt) {
+		delete(s.unsaved, [2]string{r.rec.Sender, r.rec.ControlID})
+	}
+	s.mu.Unlock()
+	if r.out != nil {
 		r.out <- err
+		return
+	}
+	if err != nil && s.onLost != nil {
+		s.onLost(r.rec, err)
 	}
 }
