@@ -46,9 +46,9 @@ type Options struct {
 	CodeSystems map[string]string
 	// Zone is the hospital's time zone, for times sent without an offset. Default Asia/Shanghai.
 	Zone *time.Location
-	// Raw is the message as received. When set, the Bundle keeps it as a Binary (contentType
-	// x-application/hl7-v2+er7, in its character set) that the Provenance names: the raw
-	// message is stored in the same transaction as what was made of it.
+	// Raw is the message as received. When set, the Provenance contains it as a Binary
+	// (contentType x-application/hl7-v2+er7, in its character set) and names it as its
+	// source: the raw message is stored in the same transaction as what was made of it.
 	Raw []byte
 }
 
@@ -124,8 +124,8 @@ func ToFHIR(m *Message, o Options) (*Result, error) {
 	return b.bundle()
 }
 
-// KeepOnly is the Bundle of a message that is not mapped (IsUnsupported): the raw message as
-// a Binary and the Provenance naming it, so that it is kept like the others. It needs o.Raw.
+// KeepOnly is the Bundle of a message that is not mapped (IsUnsupported): the Provenance
+// holding the raw message, so that it is kept like the others. It needs o.Raw.
 func KeepOnly(m *Message, o Options) (*Result, error) {
 	if len(o.Raw) == 0 {
 		return nil, &Error{Code: CodeInternal, Msg: "KeepOnly needs the raw message"}
@@ -221,13 +221,18 @@ func (b *builder) bundle() (*Result, error) {
 		"identifier": obj{"system": MessageSystem, "value": b.o.Sender + "|" + control},
 		"display":    "HL7 v2 " + b.m.TypeString() + " " + control,
 	}
+	var contained []any
 	if len(b.o.Raw) > 0 {
+		// The raw message is contained in its Provenance: stored in the same transaction as
+		// what was made of it, one inbox entry fewer than a Binary of its own, and read back
+		// with GET /fhir/Provenance/{id}.
 		contentType := "x-application/hl7-v2+er7"
 		if cs := codeValue(b.m.Charset); cs != "" {
 			contentType += "; charset=" + strings.ReplaceAll(cs, " ", "-")
 		}
-		ref := b.put("Binary", b.id("message", control), obj{"contentType": contentType, "data": base64.StdEncoding.EncodeToString(b.o.Raw)})
-		what["reference"] = ref
+		contained = []any{obj{"resourceType": "Binary", "id": "message", "contentType": contentType,
+			"data": base64.StdEncoding.EncodeToString(b.o.Raw)}}
+		what["reference"] = "#message"
 	}
 	for _, e := range b.entries {
 		targets = append(targets, obj{"reference": e.ref})
@@ -244,6 +249,10 @@ func (b *builder) bundle() (*Result, error) {
 		}},
 		"entity": []any{obj{"role": "source", "what": what}},
 	}
+	if len(targets) == 0 { // a message kept, not mapped: the Provenance is about the message itself
+		prov["target"] = []any{obj{"reference": "#message"}}
+	}
+	set(prov, "contained", contained)
 	if strings.Trim(app, "^ ") == "" {
 		prov["agent"].([]any)[0].(obj)["who"] = obj{"display": b.o.Sender}
 	}

@@ -102,7 +102,7 @@ func NewHandler(in Intake, st Store, o HandlerOptions) *Handler {
 	}
 	h.seq.Store(o.Now().UnixMilli())
 	h.saver.onLost = func(r Record, err error) {
-		// The message itself is safe (a Binary in the intake's transaction); only the index
+		// The message itself is safe (in the Provenance, in the intake's transaction); only the index
 		// of control ids misses it, so a resend would be mapped again: unchanged content, no
 		// effect.
 		h.log.Error("hl7 message index not written", "type", r.Type, "control_id", r.ControlID, "err", err)
@@ -210,8 +210,9 @@ func (h *Handler) process(ctx context.Context, p *Peer, m *hl7v2.Message, raw []
 			return internal()
 		}
 	default:
-		// The raw message went into the intake's transaction (a Binary): stored before the
-		// AA. The record is the index of control ids, written with others' without a wait.
+		// The raw message went into the intake's transaction (in the Provenance): stored
+		// before the AA. The record is the index of control ids, written with others'
+		// without a wait.
 		h.saver.saveLater(rec)
 	}
 	return v

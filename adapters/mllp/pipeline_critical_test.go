@@ -48,29 +48,34 @@ func TestCriticalPotassiumOverMLLP(t *testing.T) {
 	if admitted != 1 || critical != 1 {
 		t.Errorf("events: %d admitted, %d critical results (of %d)", admitted, critical, len(evs))
 	}
-	// The raw message is in the inbox, stored with the FHIR made of it: a Binary the
-	// Provenance names.
+	// The raw message is in the inbox, stored with the FHIR made of it: contained in the
+	// Provenance that names it as the source of the results.
 	msgs, err := p.st.Messages(t.Context(), storeFilter("lis"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var binary, provenance string
+	found := false
 	for _, m := range msgs {
-		switch m.Type {
-		case "Binary":
-			var b struct{ ContentType, Data string }
-			json.Unmarshal(m.Body, &b)
-			raw, _ := base64.StdEncoding.DecodeString(b.Data)
-			if !bytes.Equal(raw, potassium("LIS-1", "0001000123", "V1", "6.8", "HH")) || b.ContentType != "x-application/hl7-v2+er7; charset=GB18030" {
-				t.Errorf("Binary: %s, %d bytes", b.ContentType, len(raw))
-			}
-			binary = "Binary/" + m.ResourceID
-		case "Provenance":
-			provenance = string(m.Body)
+		if m.Type != "Provenance" {
+			continue
 		}
+		var prov struct {
+			Contained []struct{ ResourceType, ContentType, Data string }
+			Entity    []struct{ What struct{ Reference string } }
+			Target    []struct{ Reference string }
+		}
+		if err := json.Unmarshal(m.Body, &prov); err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := base64.StdEncoding.DecodeString(prov.Contained[0].Data)
+		if !bytes.Equal(raw, potassium("LIS-1", "0001000123", "V1", "6.8", "HH")) || prov.Contained[0].ContentType != "x-application/hl7-v2+er7; charset=GB18030" ||
+			prov.Entity[0].What.Reference != "#message" || len(prov.Target) != 3 {
+			t.Errorf("Provenance: %s", m.Body)
+		}
+		found = true
 	}
-	if binary == "" || !strings.Contains(provenance, `"reference":"`+binary+`"`) {
-		t.Errorf("no Binary (%q) named by the Provenance: %s", binary, provenance)
+	if !found {
+		t.Error("no Provenance stored")
 	}
 	// The raw message is kept as received, under its sender and control id.
 	rec, err := eventually(t, func() (mllp.Record, error) { return p.st.HL7Message(t.Context(), "lab|LIS|HOSP", "LIS-1") })
