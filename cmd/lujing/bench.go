@@ -12,6 +12,9 @@ import (
 // cmdBench drives a running server with generated hospital traffic and prints throughput and
 // latency percentiles.
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if isMLLPBench(args) { // HL7 v2 over MLLP (mllp.go)
+		return cmdBenchMLLP(ctx, args, stdout, stderr)
+	}
 	var cfg loadgen.Config
 	fs := newFlags("bench", "lujing bench [flags]", stderr)
 	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8080", "base URL of the running server")

@@ -76,6 +76,7 @@ type serveConfig struct {
 	configDir  string
 	zoneName   string
 	zone       *time.Location
+	mllp       mllpFlags // HL7 v2 over MLLP (mllp.go)
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -94,6 +95,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.relayAge, "relay-age", 30*time.Second, "age after which unprocessed work is published again")
 	fs.DurationVar(&cfg.parkedAge, "parked-age", 24*time.Hour, "parked messages older than this are reported (metric lujing_parked_stale_messages, GET /api/v1/messages?status=parked&older_than=)")
 	fs.BoolVar(&cfg.noWorker, "no-worker", false, "only take data in: leave the queue to other replicas' workers (needs --redis-url)")
+	cfg.mllp.register(fs)
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", envOr("LUJING_PPROF_ADDR", ""), "serve Go profiling on this address, e.g. 127.0.0.1:6060 (off by default)")
 	fs.StringVar(&cfg.configDir, "config-dir", envOr("LUJING_CONFIG_DIR", ""),
 		"directory with critical-values.yaml, follow-up.yaml and pathways/*.yaml; absent files mean the shipped defaults (env LUJING_CONFIG_DIR)")
@@ -187,6 +189,10 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	}
 	runner := clinical.New(st, cs.named(), clinical.Options{Scheduler: q, Notifier: notifiers{hub, hooks}, Logger: log})
 	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, Concurrency: cfg.workers, After: runner.AfterWork})
+	hl7, err := startMLLP(ctx, cfg.mllp, st, in, reg, log)
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody,
 		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks, Zone: cfg.zone,
 		Clinical: &httpapi.Clinical{Actions: runner, CriticalValues: cs.cv, FollowUp: cs.fu, Pathways: cs.paths.Engine,
@@ -246,6 +252,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	base := "http://" + displayAddr(ln.Addr())
 	log.Info("lujing serving", "addr", ln.Addr().String(), "store", storeName, "queue", queueName, "version", version)
 	fmt.Fprintf(stdout, "Lujing %s listening on %s (store: %s, queue: %s)\n", version, base, storeName, queueName)
+	if hl7 != nil {
+		fmt.Fprintf(stdout, "HL7 v2 over MLLP on %s\n", displayAddr(hl7.addr))
+	}
 
 	if cfg.demo {
 		if err := runDemo(ctx, st, in, cfg.store.dataDir, base, stdout); err != nil {
@@ -255,6 +264,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 
 	select {
 	case err := <-serveErr:
+		hl7.Close()
 		stopWork()
 		wg.Wait()
 		return fmt.Errorf("http server: %w", err)
@@ -267,6 +277,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	hl7.Close() // its messages in flight are stored and acknowledged before the intake closes
 	in.Close()
 	stopWork()
 	wg.Wait()
