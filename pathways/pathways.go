@@ -53,6 +53,29 @@ type Record struct {
 	Opened     time.Time // when it began: enrolment, detection, due date of a contact
 	Closed     time.Time // when it ended; zero while open
 	Body       json.RawMessage
+	// Measures are the record's contributions to the QC indicators (pathways/quality has
+	// the catalogue): one per indicator the record belongs to. The adapter stores them with
+	// the record, replaced with it, and the indicators are sums over them.
+	Measures []Measure
+}
+
+// Measure is one record's row of one QC indicator: in its denominator (Denominator 1), its
+// numerator too (Numerator 1), or excluded from it (Excluded, both 0), at the indicator's
+// time (the discharge unless the indicator says otherwise). A continuous indicator (a
+// median) has Value. A row may also count in the numerator alone (an adverse-event report
+// counted against discharges), when the indicator's numerator and denominator are
+// different things.
+type Measure struct {
+	Indicator   string    // an id of the catalogue, e.g. "cv-notification-timeliness"
+	At          time.Time // the indicator's time dimension: the discharge, the release…
+	Department  string    // stratifier: the responsible department code
+	Setting     string    // stratifier: inpatient, outpatient, emergency
+	Denominator int
+	Numerator   int
+	Value       *float64 // continuous indicators: e.g. minutes from release to acknowledgement
+	Excluded    bool     // in the initial population but excluded (a recalled critical value)
+	Subject     string   // "Patient/x"; the adapter fills in the record's patient when empty
+	Hospital    string   // the adapter fills in the patient's hospital when empty
 }
 
 // Notice is something that happened, for the live stream and webhooks.

@@ -10,6 +10,7 @@
 package clinical
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -256,7 +257,8 @@ func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, fn 
 	save := store.CoreSave{Core: core, Patient: p.Ref, Version: prev.Version, State: out.State, Wake: out.Wake}
 	for _, rec := range out.Records {
 		save.Records = append(save.Records, store.Record{Kind: rec.Kind, ID: rec.ID, Patient: p.Ref, Encounter: rec.Encounter,
-			Department: rec.Department, Status: rec.Status, Hospital: p.Hospital, Opened: rec.Opened, Closed: rec.Closed, Body: rec.Body})
+			Department: rec.Department, Status: rec.Status, Hospital: p.Hospital, Opened: rec.Opened, Closed: rec.Closed, Body: rec.Body,
+			Measures: measures(rec.Measures, p)})
 	}
 	save.Digest = digest(save)
 	if len(out.Notices) == 0 && prev.Version > 0 && save.Digest == prev.Digest {
@@ -282,7 +284,7 @@ func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, fn 
 	return out, ferr
 }
 
-// digest identifies a save's content: state, wake and records.
+// digest identifies a save's content: state, wake, records and their measures.
 func digest(s store.CoreSave) string {
 	h := sha256.New()
 	h.Write(s.State)
@@ -290,8 +292,31 @@ func digest(s store.CoreSave) string {
 	for _, r := range s.Records {
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00%d\x00", r.Kind, r.ID, r.Encounter, r.Department, r.Status, r.Opened.UnixMicro(), r.Closed.UnixMicro())
 		h.Write(r.Body)
+		for _, m := range r.Measures {
+			v := "-"
+			if m.Value != nil {
+				v = fmt.Sprint(*m.Value)
+			}
+			fmt.Fprintf(h, "\x01%s\x00%d\x00%s\x00%s\x00%s\x00%s\x00%d\x00%d\x00%t\x00%s", m.Indicator, m.At.UnixMicro(), m.Hospital,
+				m.Department, m.Setting, m.Subject, m.Denominator, m.Numerator, m.Excluded, v)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// measures converts a record's QC rows for the store: the subject and hospital default to the
+// patient's.
+func measures(ms []pathways.Measure, p pathways.Patient) []store.Measure {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]store.Measure, len(ms))
+	for i, m := range ms {
+		out[i] = store.Measure{Indicator: m.Indicator, At: m.At, Hospital: cmp.Or(m.Hospital, p.Hospital), Department: m.Department,
+			Setting: m.Setting, Subject: cmp.Or(m.Subject, p.Ref), Denominator: m.Denominator, Numerator: m.Numerator,
+			Value: m.Value, Excluded: m.Excluded}
+	}
+	return out
 }
 
 // Reschedule schedules every stored wake again: after a restart the in-process queue has no

@@ -52,6 +52,7 @@ func runContract(t *testing.T, open func(t *testing.T) *Store) {
 		{"Audit", testAudit},
 		{"TimesUTC", testTimesUTC},
 		{"CoreSave", testCoreSave},
+		{"Measures", testMeasures},
 		{"StreamAndDeliveries", testStreamAndDeliveries},
 		{"Ping", func(t *testing.T, s *Store) {
 			if err := s.Ping(t.Context()); err != nil {
@@ -805,7 +806,7 @@ func testTokens(t *testing.T, s *Store) {
 	lis := store.Token{ID: "t1", Name: "lis-prod", Role: store.RoleIntegration, Source: "lis", Hospital: "h1",
 		Hash: "aa", CreatedAt: created}
 	doc := store.Token{Name: "dr-wang", Role: store.RoleClinician, Hospital: "h1", Departments: []string{"cardio", "icu"},
-		Hash: "bb", CreatedAt: created.Add(time.Minute)}
+		Grants: []string{store.GrantSubjects}, Hash: "bb", CreatedAt: created.Add(time.Minute)}
 	for _, tok := range []store.Token{lis, doc} {
 		if err := s.CreateToken(ctx, tok); err != nil {
 			t.Fatal(err)
@@ -825,7 +826,7 @@ func testTokens(t *testing.T, s *Store) {
 		t.Fatalf("TokenByHash = %+v, %v\nwant %+v", got, err, lis)
 	}
 	gotDoc, err := s.TokenByHash(ctx, "bb")
-	if err != nil || gotDoc.ID == "" || !reflect.DeepEqual(gotDoc.Departments, doc.Departments) {
+	if err != nil || gotDoc.ID == "" || !reflect.DeepEqual(gotDoc.Departments, doc.Departments) || !reflect.DeepEqual(gotDoc.Grants, doc.Grants) {
 		t.Fatalf("TokenByHash(doc) = %+v, %v", gotDoc, err)
 	}
 	if _, err := s.TokenByHash(ctx, "zz"); !errors.Is(err, store.ErrNotFound) {

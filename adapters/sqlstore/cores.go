@@ -72,6 +72,9 @@ func (s *Store) SaveCore(ctx context.Context, c store.CoreSave) ([]store.StreamE
 				return err
 			}
 		}
+		if err := s.saveMeasures(ctx, tx, c); err != nil {
+			return err
+		}
 		if len(events) == 0 {
 			return nil
 		}

@@ -33,9 +33,17 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 	if err != nil {
 		return fmt.Errorf("create token %q: %w", t.Name, err)
 	}
-	_, err = s.exec(ctx, s.w, `INSERT INTO tokens (id, name, role, source, hospital, departments, hash, created_at, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Name, string(t.Role), t.Source, t.Hospital, string(dj), t.Hash, micros(t.CreatedAt), nullMicros(t.RevokedAt))
+	grants := t.Grants
+	if grants == nil {
+		grants = []string{}
+	}
+	gj, err := json.Marshal(grants)
+	if err != nil {
+		return fmt.Errorf("create token %q: %w", t.Name, err)
+	}
+	_, err = s.exec(ctx, s.w, `INSERT INTO tokens (id, name, role, source, hospital, departments, grants, hash, created_at, revoked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Name, string(t.Role), t.Source, t.Hospital, string(dj), string(gj), t.Hash, micros(t.CreatedAt), nullMicros(t.RevokedAt))
 	if s.d.isUnique(err) {
 		return fmt.Errorf("create token %q: name, id or hash in use: %w", t.Name, store.ErrConflict)
 	}
@@ -45,15 +53,21 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 	return nil
 }
 
-const tokenSelect = "SELECT id, name, role, source, hospital, departments, hash, created_at, revoked_at FROM tokens "
+const tokenSelect = "SELECT id, name, role, source, hospital, departments, grants, hash, created_at, revoked_at FROM tokens "
 
 func scanToken(sc interface{ Scan(...any) error }) (store.Token, error) {
 	var t store.Token
-	var depts string
+	var depts, grants string
 	var created int64
 	var revoked sql.NullInt64
-	if err := sc.Scan(&t.ID, &t.Name, &t.Role, &t.Source, &t.Hospital, &depts, &t.Hash, &created, &revoked); err != nil {
+	if err := sc.Scan(&t.ID, &t.Name, &t.Role, &t.Source, &t.Hospital, &depts, &grants, &t.Hash, &created, &revoked); err != nil {
 		return store.Token{}, err
+	}
+	if err := json.Unmarshal([]byte(grants), &t.Grants); err != nil {
+		return store.Token{}, fmt.Errorf("grants: %w", err)
+	}
+	if len(t.Grants) == 0 {
+		t.Grants = nil
 	}
 	if err := json.Unmarshal([]byte(depts), &t.Departments); err != nil {
 		return store.Token{}, fmt.Errorf("departments: %w", err)

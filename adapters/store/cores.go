@@ -40,6 +40,75 @@ type Record struct {
 	Closed     time.Time // zero while open
 	Body       []byte
 	UpdatedAt  time.Time
+	// Measures are the record's rows of the QC indicators, stored and replaced with it
+	// (written by SaveCore; Record and Records do not read them back).
+	Measures []Measure
+}
+
+// Measure is one record's row of one QC indicator (see pathways.Measure).
+type Measure struct {
+	Indicator   string
+	At          time.Time
+	Hospital    string
+	Department  string
+	Setting     string
+	Subject     string // "Patient/x"
+	Denominator int
+	Numerator   int
+	Value       *float64
+	Excluded    bool
+}
+
+// MeasureFilter selects measure rows: At in [From, To), and the other fields when not empty.
+type MeasureFilter struct {
+	Indicators []string
+	From, To   time.Time
+	Hospital   string
+	Department string
+	Setting    string
+}
+
+// MeasureCount is the sum of the measure rows of one indicator and stratum.
+type MeasureCount struct {
+	Indicator   string
+	Hospital    string
+	Department  string
+	Setting     string
+	Rows        int64 // the initial population
+	Denominator int64
+	Numerator   int64
+	Excluded    int64
+}
+
+// MeasureValue is one value of a continuous indicator with its stratum.
+type MeasureValue struct {
+	Indicator  string
+	Hospital   string
+	Department string
+	Setting    string
+	Value      float64
+}
+
+// MeasureEvidence says whether an indicator ever had rows, and rows in its numerator, for a
+// hospital (all hospitals when asked with ""): what tells "insufficient data" from a 0%.
+type MeasureEvidence struct {
+	Rows      bool
+	Numerator bool
+}
+
+// MeasureStore computes the QC indicators over the stored measure rows.
+type MeasureStore interface {
+	// MeasureCounts sums the rows by indicator, hospital, department and setting.
+	MeasureCounts(ctx context.Context, f MeasureFilter) ([]MeasureCount, error)
+	// MeasureValues returns the values of the rows that have one, ordered by value.
+	MeasureValues(ctx context.Context, f MeasureFilter) ([]MeasureValue, error)
+	// MeasureSubjects returns the distinct subjects of the rows in the population:
+	// "numerator", "denominator" or "excluded".
+	MeasureSubjects(ctx context.Context, f MeasureFilter, population string) ([]string, error)
+	// MeasureEvidence reports, for each indicator, whether it ever had rows for the hospital.
+	MeasureEvidence(ctx context.Context, hospital string, indicators []string) (map[string]MeasureEvidence, error)
+	// KnownDepartment reports whether any measure row has the department.
+	KnownDepartment(ctx context.Context, department string) (bool, error)
 }
 
 // StreamEvent is one event of the live stream. ID is its position: strictly increasing in

@@ -204,6 +204,10 @@ const (
 	RoleAdmin       Role = "admin"
 )
 
+// GrantSubjects lets a token read the patients behind a QC indicator's numerator or
+// denominator; no role has it by default (a QC center sees counts and rates).
+const GrantSubjects = "subjects"
+
 // Token is an access token. Only the hash of its secret is stored.
 type Token struct {
 	ID          string
@@ -212,9 +216,11 @@ type Token struct {
 	Source      string   // for integration tokens: the source system it writes as
 	Hospital    string   // the hospital its data belongs to
 	Departments []string // empty: hospital-wide
-	Hash        string   // hex SHA-256 of the secret
-	CreatedAt   time.Time
-	RevokedAt   time.Time
+	// Grants are permissions beyond the role, e.g. GrantSubjects.
+	Grants    []string
+	Hash      string // hex SHA-256 of the secret
+	CreatedAt time.Time
+	RevokedAt time.Time
 }
 
 // AuditEntry records one read of patient data.

@@ -1,0 +1,34 @@
+-- QC indicator rows (measures) written with the cores' records, and token grants.
+-- Keep it in step with migrations/postgres.
+
+-- One row per record and indicator: the record is in the indicator's denominator, its
+-- numerator, or excluded; value for continuous indicators (a median). Replaced per
+-- (core, patient) with the records in SaveCore.
+CREATE TABLE measures (
+    core        TEXT    NOT NULL,
+    patient     TEXT    NOT NULL,
+    record      TEXT    NOT NULL,
+    indicator   TEXT    NOT NULL,
+    at          INTEGER NOT NULL,
+    hospital    TEXT    NOT NULL,
+    department  TEXT    NOT NULL,
+    setting     TEXT    NOT NULL,
+    subject     TEXT    NOT NULL,
+    denominator INTEGER NOT NULL,
+    numerator   INTEGER NOT NULL,
+    excluded    INTEGER NOT NULL,
+    value       REAL
+) STRICT;
+
+-- SaveCore replaces a patient's rows of one core.
+CREATE INDEX measures_owner ON measures (core, patient);
+-- The report: every indicator over a period, summed by stratum from this index alone
+-- (covering: SQLite reads no table row).
+CREATE INDEX measures_period ON measures (indicator, at, hospital, department, setting, denominator, numerator, excluded, value);
+-- "Insufficient data": did the indicator ever have rows, numerator rows, for a hospital.
+CREATE INDEX measures_evidence ON measures (indicator, hospital, numerator);
+-- Is a department known at all (an unknown one is a 404, not an empty table).
+CREATE INDEX measures_department ON measures (department);
+
+-- Permissions beyond the role, a JSON array (e.g. ["subjects"]).
+ALTER TABLE tokens ADD COLUMN grants TEXT NOT NULL DEFAULT '[]';
