@@ -111,11 +111,13 @@ func (e *Engine) rendered(r *rec) RecordBody {
 }
 
 // body is the record's JSON.
-func (e *Engine) body(r *rec) json.RawMessage {
+func (e *Engine) body(r *rec) json.RawMessage { return encodeBody(e.rendered(r)) }
+
+func encodeBody(b RecordBody) json.RawMessage {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // "<46" stays readable
-	if err := enc.Encode(e.rendered(r)); err != nil {
+	if err := enc.Encode(b); err != nil {
 		panic(fmt.Sprintf("criticalvalue: encode record: %v", err)) // only strings, numbers and times
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))

@@ -333,9 +333,10 @@ func (e *Engine) outcome(st *state, notices []pathways.Notice) (pathways.Outcome
 	}
 	out := pathways.Outcome{State: raw, Notices: notices, Wake: e.wake(st)}
 	for _, r := range st.Records {
+		b := e.rendered(r)
 		out.Records = append(out.Records, pathways.Record{Kind: RecordKind, ID: r.ID, Patient: r.Snap.Patient,
 			Encounter: r.Snap.Route.Encounter, Department: r.Snap.Route.Department.Code, Status: r.status(),
-			Opened: r.Snap.Released, Closed: r.closedAt(), Body: e.body(r)})
+			Opened: r.Snap.Released, Closed: r.closedAt(), Body: encodeBody(b), Measures: e.Measures(b)})
 	}
 	slices.SortStableFunc(out.Records, func(a, b pathways.Record) int {
 		if c := a.Opened.Compare(b.Opened); c != 0 {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/lujing-health/lujing/pathways"
 )
 
 // Metrics are the critical-value QC indicators of a period (domain.md §2), for the whole
@@ -142,4 +144,60 @@ func median(xs []float64) *float64 {
 		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
 	return &m
+}
+
+// QC indicator ids (pathways/quality has the catalogue).
+const (
+	IndicatorNotificationRate       = "cv-notification-rate"
+	IndicatorNotificationTimeliness = "cv-notification-timeliness"
+	IndicatorMedianAckMinutes       = "cv-median-ack-minutes"
+	IndicatorSameDayHandling        = "cv-same-day-handling"
+)
+
+// Measures are a record's rows of the critical-value QC indicators, at its release time, by
+// its department and care setting — the same rules as Counts, as rows the store sums:
+//   - cv-notification-rate: in the denominator, in the numerator once notified;
+//   - cv-notification-timeliness: in the numerator when notified within NotifyWithin of the
+//     release;
+//   - cv-median-ack-minutes: once acknowledged, the minutes from release to acknowledgement;
+//   - cv-same-day-handling: an acknowledged inpatient value, in the numerator when handled
+//     within HandleWithin of the acknowledgement.
+//
+// A recalled record is excluded from the first two (an excluded row) and absent from the
+// others.
+func (e *Engine) Measures(b RecordBody) []pathways.Measure {
+	row := func(ind string, num int) pathways.Measure {
+		return pathways.Measure{Indicator: ind, At: b.ReleasedAt, Department: b.Department, Setting: b.Setting,
+			Subject: b.Patient, Denominator: 1, Numerator: num}
+	}
+	if b.Status == StatusRecalled {
+		out := []pathways.Measure{row(IndicatorNotificationRate, 0), row(IndicatorNotificationTimeliness, 0)}
+		for i := range out {
+			out[i].Denominator, out[i].Excluded = 0, true
+		}
+		return out
+	}
+	notified, inTime := 0, 0
+	if b.NotifiedAt != nil {
+		notified = 1
+		if b.NotifiedAt.Sub(b.ReleasedAt) <= e.cfg.NotifyWithin {
+			inTime = 1
+		}
+	}
+	out := []pathways.Measure{row(IndicatorNotificationRate, notified), row(IndicatorNotificationTimeliness, inTime)}
+	if b.AcknowledgedAt == nil {
+		return out
+	}
+	minutes := b.AcknowledgedAt.Sub(b.ReleasedAt).Minutes()
+	m := row(IndicatorMedianAckMinutes, 0)
+	m.Value = &minutes
+	out = append(out, m)
+	if b.Setting == Inpatient {
+		handled := 0
+		if b.HandledAt != nil && b.HandledAt.Sub(*b.AcknowledgedAt) <= e.cfg.HandleWithin {
+			handled = 1
+		}
+		out = append(out, row(IndicatorSameDayHandling, handled))
+	}
+	return out
 }
