@@ -255,7 +255,7 @@ func (e *Engine) finish(st *state, now time.Time) (pathways.Outcome, error) {
 			return pathways.Outcome{}, fmt.Errorf("clinicalpath: encoding %s: %w", x.ID, err)
 		}
 		rec := pathways.Record{Kind: RecordKind, ID: x.ID, Patient: st.Patient, Encounter: x.Encounter,
-			Department: view.Department, Status: view.Status, Opened: view.EnrolledAt, Body: body}
+			Department: view.Department, Status: view.Status, Opened: view.EnrolledAt, Body: body, Measures: Measures(view)}
 		if view.Withdrawn != nil {
 			rec.Closed = view.Withdrawn.At
 		} else if view.DischargedAt != nil {
