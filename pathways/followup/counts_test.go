@@ -12,6 +12,7 @@ import (
 func TestCount(t *testing.T) {
 	e := followup.New(nil)
 	var bodies []json.RawMessage
+	var measures []pathways.Measure
 	run := func(ref string, steps func(apply func(now string, facts ...mapping.Event) pathways.Outcome, rec func(i int, req followup.RecordRequest, now string))) {
 		var out pathways.Outcome
 		ap := func(when string, facts ...mapping.Event) pathways.Outcome {
@@ -32,6 +33,7 @@ func TestCount(t *testing.T) {
 		steps(ap, rec)
 		for _, r := range out.Records {
 			bodies = append(bodies, r.Body)
+			measures = append(measures, r.Measures...)
 		}
 	}
 	// P1: grade four, reached at day 7 inside the window, readmitted on day 14.
@@ -78,6 +80,26 @@ func TestCount(t *testing.T) {
 		w.Department = row.Department
 		if row != w {
 			t.Errorf("%q\n got %+v\nwant %+v", row.Department, row, w)
+		}
+	}
+	// The records' QC rows over March agree with Count (one stay per patient here, so
+	// counting per stay and per patient is the same).
+	num, den := map[string]int{}, map[string]int{}
+	for _, m := range measures {
+		if m.At.Before(at("2026-03-01 00:00")) || !m.At.Before(at("2026-04-01 00:00")) {
+			continue
+		}
+		num[m.Indicator] += m.Numerator
+		den[m.Indicator] += m.Denominator
+	}
+	for id, w := range map[string][2]int{
+		followup.IndicatorGrade4Rate: {want.Grade4FollowedUp, want.Grade4Patients},
+		followup.IndicatorCancerRate: {want.TumourFollowedUp, want.TumourPatients},
+		followup.IndicatorTimeliness: {want.ContactsDoneInWindow, want.ContactsDue},
+		followup.IndicatorLost:       {want.PatientsLost, want.Patients},
+	} {
+		if num[id] != w[0] || den[id] != w[1] {
+			t.Errorf("%s rows = %d/%d, want %d/%d", id, num[id], den[id], w[0], w[1])
 		}
 	}
 	if _, err := e.Count([]json.RawMessage{[]byte(`{`)}, at("2026-03-01 00:00"), at("2026-04-01 00:00")); err == nil {

@@ -235,14 +235,20 @@ func (e *Engine) finish(st *state, now time.Time, notices []pathways.Notice) (pa
 	}
 	var out pathways.Outcome
 	bodies := map[string]json.RawMessage{}
+	var done []time.Time
 	for _, v := range vs {
-		body, err := marshal(e.contactBody(st, v, stays[v.Encounter], shown[v.ID], isLost))
+		cv := e.contactBody(st, v, stays[v.Encounter], shown[v.ID], isLost)
+		body, err := marshal(cv)
 		if err != nil {
 			return out, err
 		}
 		bodies[v.ID] = body
 		out.Records = append(out.Records, pathways.Record{Kind: KindContact, ID: v.ID, Patient: st.Patient,
-			Encounter: v.Encounter, Department: v.Department, Status: v.status, Opened: v.DueAt, Closed: v.closed, Body: body})
+			Encounter: v.Encounter, Department: v.Department, Status: v.status, Opened: v.DueAt, Closed: v.closed, Body: body,
+			Measures: e.contactMeasures(cv, v.DueAt)})
+		if v.status == StatusDone {
+			done = append(done, v.closed)
+		}
 	}
 	for _, s := range st.Stays {
 		sv := e.stayView(st, s, vs, isLost)
@@ -252,7 +258,8 @@ func (e *Engine) finish(st *state, now time.Time, notices []pathways.Notice) (pa
 		}
 		bodies[s.ID] = body
 		out.Records = append(out.Records, pathways.Record{Kind: KindEligibility, ID: s.ID, Patient: st.Patient,
-			Encounter: s.Encounter, Department: s.Department, Status: sv.Status, Opened: s.Discharged, Closed: sv.closed, Body: body})
+			Encounter: s.Encounter, Department: s.Department, Status: sv.Status, Opened: s.Discharged, Closed: sv.closed, Body: body,
+			Measures: stayMeasures(sv, done)})
 	}
 	notice := func(name, id, dept string, at time.Time) {
 		notices = append(notices, pathways.Notice{Name: name, Record: id, Patient: st.Patient, Department: dept, At: at})
