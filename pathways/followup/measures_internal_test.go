@@ -57,7 +57,7 @@ func TestStayMeasuresBoundaries(t *testing.T) {
 // not; a scheduled or cancelled contact is not due.
 func TestContactMeasuresBoundaries(t *testing.T) {
 	e := New(nil)
-	due := time.Date(2026, 3, 16, 16, 0, 0, 0, time.UTC) // 17 March, Shanghai midnight
+	due := time.Date(2026, 3, 16, 16, 0, 0, 0, time.UTC)      // 17 March, Shanghai midnight
 	lastDay := time.Date(2026, 3, 20, 15, 59, 0, 0, time.UTC) // 20 March 23:59 Shanghai
 	cv := ContactView{Patient: "Patient/p", Department: "GI", Status: StatusDone, WindowStart: "2026-03-14", WindowEnd: "2026-03-20", ClosedAt: &lastDay}
 	if m := e.contactMeasures(cv, due); len(m) != 1 || m[0].Numerator != 1 || m[0].Denominator != 1 || !m[0].At.Equal(due) {
