@@ -200,3 +200,17 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
+
+// Enrols returns the pathway id the engine enrols encounter enc in on these facts (one
+// patient's facts in force), "" when none takes it: the first pathway by id whose newest
+// version's entry criteria it meets, as Apply decides for a new instance. QC counts it
+// against Qualifies.
+func (e *Engine) Enrols(patient pathways.Patient, facts []mapping.Event, enc string) string {
+	facts = pathways.Holding(facts)
+	for _, id := range e.ids {
+		if _, ok := enrolment(e.latest[id], patient, facts, enc); ok {
+			return id
+		}
+	}
+	return ""
+}
