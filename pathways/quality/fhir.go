@@ -87,7 +87,7 @@ type Measure struct {
 
 func pop(code, desc, expr string) measurePopulation {
 	return measurePopulation{Code: concept{Coding: []coding{{System: populationSystem, Code: code}}}, Description: desc,
-		Criteria: expression{Language: "text/cql-identifier", Expression: expr}}
+		Criteria: expression{Language: "text/cql", Expression: `"` + expr + `"`}}
 }
 
 // MeasureOf returns the Measure of ind; version is the settings' (targets live there).
@@ -120,8 +120,8 @@ func MeasureOf(ind Indicator, version string) Measure {
 		}
 	}
 	g.Stratifier = []measureStratifier{{Code: concept{Text: "department and care setting"}, Component: []measureStratifierComponent{
-		{Code: concept{Coding: []coding{{System: stratifierSystem, Code: "department"}}}, Criteria: expression{Language: "text/cql-identifier", Expression: "Department"}},
-		{Code: concept{Coding: []coding{{System: stratifierSystem, Code: "setting"}}}, Criteria: expression{Language: "text/cql-identifier", Expression: "Care Setting"}},
+		{Code: concept{Coding: []coding{{System: stratifierSystem, Code: "department"}}}, Criteria: expression{Language: "text/cql", Expression: `"Department"`}},
+		{Code: concept{Coding: []coding{{System: stratifierSystem, Code: "setting"}}}, Criteria: expression{Language: "text/cql", Expression: `"Care Setting"`}},
 	}}}
 	m.Group = []measureGroup{g}
 	return m

@@ -165,7 +165,9 @@ func (p *patient) input() pathways.Input {
 // tally is what a population's rows add up to, per indicator.
 type tally struct{ rows, den, num, excl int }
 
-func (t tally) String() string { return fmt.Sprintf("%d/%d (rows %d, excluded %d)", t.num, t.den, t.rows, t.excl) }
+func (t tally) String() string {
+	return fmt.Sprintf("%d/%d (rows %d, excluded %d)", t.num, t.den, t.rows, t.excl)
+}
 
 // run applies the engine to each patient and adds up their rows per indicator; it also
 // checks the records carry what their bodies say.
