@@ -34,6 +34,7 @@ import (
 	"github.com/lujing-health/lujing/pathways/clinicalpath"
 	"github.com/lujing-health/lujing/pathways/criticalvalue"
 	"github.com/lujing-health/lujing/pathways/followup"
+	"github.com/lujing-health/lujing/pathways/quality"
 )
 
 // newClinicalEnv is the whole service in one process, as serve wires it: intake, queue,
@@ -70,15 +71,17 @@ func newClinicalEnv(t *testing.T) *env {
 	fu := followup.New(nil)
 	hub := livestream.NewHub(0)
 	hooks := webhook.New(st, webhook.Options{Interval: 50 * time.Millisecond, Backoff: 100 * time.Millisecond})
+	qc := quality.New(nil, func() *clinicalpath.Engine { return paths })
 	runner := clinical.New(st, []clinical.Named{{Name: httpapi.CoreCriticalValue, Core: cv, Urgent: criticalvalue.Triggers}, {Name: httpapi.CoreClinicalPath, Core: paths},
-		{Name: httpapi.CoreFollowUp, Core: fu}}, clinical.Options{Scheduler: q, Notifier: multi{hub, hooks}, Coalesce: 200 * time.Millisecond})
+		{Name: httpapi.CoreFollowUp, Core: fu}, {Name: httpapi.CoreQuality, Core: qc}}, clinical.Options{Scheduler: q, Notifier: multi{hub, hooks}, Coalesce: 200 * time.Millisecond})
 	w := worker.New(st, m, worker.Options{Registerer: reg, Queue: q, After: runner.AfterWork})
 	cctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = q.Consume(cctx, w.Handle) })
 	wg.Go(func() { hooks.Run(cctx) })
 	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Cores: st, Hub: hub, Webhooks: hooks,
-		Clinical: &httpapi.Clinical{Actions: runner, CriticalValues: cv, FollowUp: fu, Pathways: func() *clinicalpath.Engine { return paths }}})
+		Clinical: &httpapi.Clinical{Actions: runner, CriticalValues: cv, FollowUp: fu, Pathways: func() *clinicalpath.Engine { return paths }},
+		Quality:  &httpapi.Quality{Measures: st, Settings: qc.Config()}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(func() { api.CloseStreams(); srv.Close(); cancel(); wg.Wait(); q.Close() })
 	e := &env{t: t, srv: srv, store: st, tokens: map[store.Role]string{}}

@@ -62,6 +62,7 @@ type Config struct {
 	Hub      StreamHub
 	Webhooks interface{ Published(last int64) }
 	Clinical *Clinical
+	Quality  *Quality // the QC indicators; nil: no /quality routes
 	// OnConfigChange runs after a configuration document (a code map…) was stored, so that
 	// the mapping picks it up.
 	OnConfigChange func(ctx context.Context) error
@@ -157,6 +158,7 @@ func New(cfg Config) *Server {
 	api.PUT("/code-maps/:id", s.putCodeMap, s.auth(store.RoleAdmin))
 	api.GET("/events", s.events, s.auth(store.RoleClinician, store.RoleAdmin))
 	s.clinicalRoutes(api)
+	s.qualityRoutes(api, f)
 	if cfg.Cores != nil {
 		api.GET("/webhooks", s.listWebhooks, s.auth(store.RoleAdmin))
 		api.PUT("/webhooks/:id", s.putWebhook, s.auth(store.RoleAdmin))
