@@ -17,6 +17,7 @@ import (
 	"github.com/lujing-health/lujing/pathways/clinicalpath"
 	"github.com/lujing-health/lujing/pathways/criticalvalue"
 	"github.com/lujing-health/lujing/pathways/followup"
+	"github.com/lujing-health/lujing/pathways/quality"
 
 	"github.com/lujing-health/lujing/adapters/profile"
 	"github.com/lujing-health/lujing/mapping/bundle"
@@ -85,6 +86,8 @@ func checkYAML(name string, data []byte) ([]string, string, error) {
 	var kind string
 	var errs []error
 	switch {
+	case top["postop_complications"] != nil || top["indicators"] != nil || top["coding_audit"] != nil: // before operations, a key it shares
+		kind, errs = "QC settings", quality.Check(name, data)
 	case top["groups"] != nil:
 		kind, errs = "code map", codemap.Check(name, data)
 	case top["operations"] != nil:
@@ -99,7 +102,7 @@ func checkYAML(name string, data []byte) ([]string, string, error) {
 		kind, errs = "follow-up templates", followup.Check(name, data)
 	default:
 		return nil, "", errors.New("unknown kind of YAML file (a code map has groups, a grading catalogue operations, a source profile mrn_system, " +
-			"a pathway definition stages, critical-value rules rules, follow-up templates templates)")
+			"a pathway definition stages, critical-value rules rules, follow-up templates templates, QC settings indicators or postop_complications)")
 	}
 	out := make([]string, len(errs))
 	for i, e := range errs {

@@ -20,6 +20,7 @@ import (
 	"github.com/lujing-health/lujing/pathways/clinicalpath"
 	"github.com/lujing-health/lujing/pathways/criticalvalue"
 	"github.com/lujing-health/lujing/pathways/followup"
+	"github.com/lujing-health/lujing/pathways/quality"
 )
 
 // notifiers tells every listener that stream events were stored.
@@ -36,7 +37,8 @@ func (n notifiers) Published(last int64) {
 const (
 	criticalValuesFile = "critical-values.yaml"
 	followUpFile       = "follow-up.yaml"
-	pathwaysDir        = "pathways" // *.yaml, beside the shipped library
+	qualityFile        = "quality.yaml" // QC settings: targets, the post-op list, reperfusion windows
+	pathwaysDir        = "pathways"     // *.yaml, beside the shipped library
 )
 
 // cores are the clinical engines of one process.
@@ -44,6 +46,7 @@ type cores struct {
 	cv    *criticalvalue.Engine
 	fu    *followup.Engine
 	paths *livePathways
+	qc    *quality.Engine
 }
 
 // loadCores reads the cores' configuration: files in dir (may be empty) over the defaults,
@@ -91,6 +94,17 @@ func loadCores(ctx context.Context, st store.Store, dir string, zone *time.Locat
 	if err := c.paths.Reload(ctx); err != nil {
 		return nil, err
 	}
+	data, ok, err = read(qualityFile)
+	if err != nil {
+		return nil, err
+	}
+	var qcCfg *quality.Config
+	if ok {
+		if qcCfg, err = quality.Parse(filepath.Join(dir, qualityFile), data); err != nil {
+			return nil, err
+		}
+	}
+	c.qc = quality.New(qcCfg, c.paths.Engine)
 	return c, nil
 }
 
@@ -100,6 +114,7 @@ func (c *cores) named() []clinical.Named {
 		{Name: httpapi.CoreCriticalValue, Core: c.cv, Urgent: criticalvalue.Triggers},
 		{Name: httpapi.CoreClinicalPath, Core: c.paths},
 		{Name: httpapi.CoreFollowUp, Core: c.fu},
+		{Name: httpapi.CoreQuality, Core: c.qc}, // not urgent: QC rows wait for the coalesced run
 	}
 }
 

@@ -4,6 +4,7 @@
 //	lujing token create|list|revoke
 //	lujing check FILE…             validate FHIR JSON, NDJSON and configuration files
 //	lujing bench                   drive a running server with generated hospital traffic
+//	lujing report                  add up several instances' QC reports into one table
 package main
 
 import (
@@ -29,6 +30,7 @@ Usage:
   lujing token create|list|revoke      manage access tokens
   lujing check FILE…                   validate FHIR JSON / NDJSON and configuration files
   lujing bench [flags]                 load a running server and print throughput and latency
+  lujing report --from --to --hospital URL…   one provincial QC table from several instances
   lujing version
 
 Run "lujing COMMAND --help" for a command's flags.
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdCheck(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "report":
+		err = cmdReport(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "lujing", version)
 		return 0

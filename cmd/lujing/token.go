@@ -18,13 +18,14 @@ import (
 )
 
 const tokenUsage = `Usage:
-  lujing token create --name NAME --role ROLE [--source his|lis|pacs|generic] [--hospital ID] [--department D]…
+  lujing token create --name NAME --role ROLE [--source his|lis|pacs|generic] [--hospital ID] [--department D]… [--grant subjects]
   lujing token list
   lujing token revoke NAME|ID
 
 Roles: integration (a source system: writes FHIR), clinician (reads patients, acknowledges,
-records), qc (aggregates only), admin (definitions, tokens, replay). The secret is printed once
-and stored hashed.
+records), qc (aggregates only), admin (definitions, tokens, replay). --grant subjects lets a
+token read the patients behind a QC indicator (no role has it by default). The secret is
+printed once and stored hashed.
 `
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,7 +56,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var sf storeFlags
 	var name, role, source, hospital string
-	var depts multiFlag
+	var depts, grants multiFlag
 	fs := newFlags("token create", "lujing token create --name NAME --role ROLE [flags]", stderr)
 	sf.register(fs)
 	fs.StringVar(&name, "name", "", "a name people recognise (unique), e.g. his-prod")
@@ -63,8 +64,15 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&source, "source", "", "for integration tokens: the source system (his, lis, pacs, generic)")
 	fs.StringVar(&hospital, "hospital", "", "the hospital (organization identifier) the token's data belongs to")
 	fs.Var(&depts, "department", "department the token acts in (repeatable); none: hospital-wide")
+	fs.Var(&grants, "grant", "a permission beyond the role (repeatable): subjects (the patients behind QC indicators)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	for _, g := range grants {
+		if g != store.GrantSubjects {
+			fmt.Fprintf(stderr, "lujing token create: --grant %q: the only grant is %s\n", g, store.GrantSubjects)
+			return errUsage
+		}
 	}
 	if name == "" {
 		fmt.Fprintln(stderr, "lujing token create: --name is required")
@@ -85,7 +93,7 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer st.Close()
-	secret, err := createToken(ctx, st, store.Token{Name: name, Role: r, Source: source, Hospital: hospital, Departments: depts})
+	secret, err := createToken(ctx, st, store.Token{Name: name, Role: r, Source: source, Hospital: hospital, Departments: depts, Grants: grants})
 	if err != nil {
 		return err
 	}
@@ -132,7 +140,7 @@ func tokenList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tSOURCE\tDEPARTMENTS\tCREATED\tSTATE\tID")
+	fmt.Fprintln(tw, "NAME\tROLE\tSOURCE\tDEPARTMENTS\tGRANTS\tCREATED\tSTATE\tID")
 	for _, t := range toks {
 		state := "active"
 		if !t.RevokedAt.IsZero() {
@@ -142,7 +150,8 @@ func tokenList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if depts == "" {
 			depts = "(all)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, dash(t.Source), depts, t.CreatedAt.Format(time.DateTime), state, t.ID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, dash(t.Source), depts, dash(strings.Join(t.Grants, ",")),
+			t.CreatedAt.Format(time.DateTime), state, t.ID)
 	}
 	return tw.Flush()
 }
