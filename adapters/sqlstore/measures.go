@@ -96,8 +96,14 @@ func measureWhere(f store.MeasureFilter) (string, []any) {
 
 func (s *Store) MeasureCounts(ctx context.Context, f store.MeasureFilter) ([]store.MeasureCount, error) {
 	where, args := measureWhere(f)
+	table := "measures"
+	if !s.d.postgres() {
+		// Without statistics (a fresh database) SQLite may pick the department index and sort
+		// every row for the GROUP BY: seconds instead of a few hundred milliseconds.
+		table = "measures INDEXED BY measures_period"
+	}
 	rows, err := s.query(ctx, s.r, `SELECT indicator, hospital, department, setting, COUNT(*), SUM(denominator), SUM(numerator), SUM(excluded)
-		FROM measures`+where+` GROUP BY indicator, hospital, department, setting`, args...)
+		FROM `+table+where+` GROUP BY indicator, hospital, department, setting`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("measure counts: %w", err)
 	}
