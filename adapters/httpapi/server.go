@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -165,6 +166,21 @@ func New(cfg Config) *Server {
 		api.POST("/webhook-deliveries/:id/retry", s.retryDelivery, s.auth(store.RoleAdmin))
 	}
 	return s
+}
+
+// Routes lists the routes as "METHOD /path/{param}", for documentation checks.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.echo.Routes() {
+		parts := strings.Split(r.Path, "/")
+		for i, p := range parts {
+			if strings.HasPrefix(p, ":") {
+				parts[i] = "{" + p[1:] + "}"
+			}
+		}
+		out = append(out, r.Method+" "+strings.Join(parts, "/"))
+	}
+	return out
 }
 
 // ServeHTTP makes the Server an http.Handler.
