@@ -139,6 +139,12 @@ func (e *Engine) Apply(raw json.RawMessage, in pathways.Input) (pathways.Outcome
 		claimed[r] = true
 		r.Index = g.members[0].key
 		r.Snap = e.snapshot(in, g)
+		if isNew && e.cfg.BackfillAfter > 0 && now.Sub(r.Snap.Released) > e.cfg.BackfillAfter {
+			r.Backfilled = true
+			r.Actions = append(r.Actions, action{Type: "closed", At: now, Actor: "lujing",
+				Detail: fmt.Sprintf("back-filled: reached Lujing more than %s after its release; recorded without notification", e.cfg.BackfillAfter)})
+			isNew = false
+		}
 		if isNew {
 			emit(r, NoticeDetected, now)
 			// Notification is the delivery of this very outcome to the ward's live stream.
