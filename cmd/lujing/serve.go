@@ -72,6 +72,7 @@ type serveConfig struct {
 	pprofAddr  string
 	noWorker   bool
 	parkedAge  time.Duration
+	web        webFlags
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -91,6 +92,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.parkedAge, "parked-age", 24*time.Hour, "parked messages older than this are reported (metric lujing_parked_stale_messages, GET /api/v1/messages?status=parked&older_than=)")
 	fs.BoolVar(&cfg.noWorker, "no-worker", false, "only take data in: leave the queue to other replicas' workers (needs --redis-url)")
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", envOr("LUJING_PPROF_ADDR", ""), "serve Go profiling on this address, e.g. 127.0.0.1:6060 (off by default)")
+	cfg.web.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -173,8 +175,12 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 		return err
 	}
 	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, Concurrency: cfg.workers, After: runner.Run})
+	ui, err := cfg.web.build(st, nil, log) // nil: no QC indicators yet (the quality page says so)
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody,
-		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks})
+		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks, Web: ui})
 
 	if cfg.pprofAddr != "" {
 		// Profiling stays off the public listener: a separate address, loopback by convention.
@@ -232,6 +238,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	fmt.Fprintf(stdout, "Lujing %s listening on %s (store: %s, queue: %s)\n", version, base, storeName, queueName)
 
 	if cfg.demo {
+		if err := runDemoUsers(ctx, st, cfg.store.dataDir, base, stdout); err != nil {
+			log.Error("demo accounts failed", "err", err)
+		}
 		if err := runDemo(ctx, st, in, cfg.store.dataDir, base, stdout); err != nil {
 			log.Error("demo setup failed", "err", err)
 		}
