@@ -223,7 +223,7 @@ func TestWardBoardMasksAndBinds(t *testing.T) {
 			t.Errorf("ward board shows the patient id of %s", w.name)
 		}
 	}
-	for _, want := range []string{"急性ST段抬高型心肌梗死", "第 2 天 / 标准 7–10 天", "住院第2天", `value="1"`, "⚠ 1", "△ 变异 1", "❗ 危急值 1", "☎ 随访待办"} {
+	for _, want := range []string{"急性ST段抬高型心肌梗死", "第 2 天 / 标准 7–10 天", "住院第2天", `value="1"`, "⚠ 1", "△ 变异 1", "◆ 危急值 1", "☎ 随访待办"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("ward board lacks %q", want)
 		}
@@ -292,7 +292,7 @@ func TestCriticalAndFollowUpPages(t *testing.T) {
 	f := newFixture(t)
 	c := f.client().mustLogin("doctor")
 	_, body, _ := c.get("/ui/critical-values")
-	for _, want := range []string{`data-live="critical-value."`, "🔔 已通知", "✓ 已接收", "血钾", "6.8 mmol/L", "▲ 1",
+	for _, want := range []string{`data-live="critical-value."`, "◆ 已通知", "✓ 已接收", "血钾", "6.8 mmol/L", "▲ 1",
 		`data-api="/api/v1/critical-values/cv-0/acknowledge"`, `data-api="/api/v1/critical-values/cv-1/handle"`, `name="read_back"`, "ward nurse station"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("inbox lacks %q", want)

@@ -140,9 +140,9 @@
       var h = document.querySelector('#cv-' + CSS.escape(id) + ' h2');
       return h ? h.textContent.replace(/\s+/g, ' ').trim() : id;
     });
-    banner.textContent = '❗ ' + banner.getAttribute('data-text') + ' ' + names.join('；');
+    banner.textContent = '⚠ ' + banner.getAttribute('data-text') + ' ' + names.join('；');
     banner.hidden = false;
-    document.title = '❗ ' + document.title.replace(/^❗ /, '');
+    document.title = '(!) ' + document.title.replace(/^\(!\) /, '');
     beep();
   }
 
@@ -180,9 +180,9 @@
     names.forEach(function (n) { es.addEventListener(live + n, onEvent); });
     es.onmessage = onEvent;
     es.onopen = function () {
-      if (state) { state.textContent = '● ' + state.getAttribute('data-on'); state.className = 'on'; }
+      if (state) { state.textContent = '● ' + state.getAttribute('data-text-live'); state.className = 'on'; }
       refreshList(true); // anything missed while disconnected
     };
-    es.onerror = function () { if (state) { state.textContent = '○ ' + state.getAttribute('data-off'); state.className = 'off'; } };
+    es.onerror = function () { if (state) { state.textContent = '○ ' + state.getAttribute('data-text-offline'); state.className = 'off'; } };
   }
 })();
