@@ -35,7 +35,7 @@ const password = "correct horse battery"
 
 type ward struct {
 	patient, encounter, dept string
-	name, mrn, bed        string
+	name, mrn, bed           string
 }
 
 type fixture struct {
@@ -47,7 +47,7 @@ type fixture struct {
 	ward  []ward // admitted patients with their department, full name, MRN and bed
 	// records by kind: id → patient
 	pathways, cvs, fus []string
-	quality           *fakeQuality
+	quality            *fakeQuality
 }
 
 type clock struct {
@@ -315,8 +315,8 @@ func (f *fixture) addCV(ctx context.Context, id string, w ward, status string) {
 
 // client is a browser-like HTTP client: a cookie jar, no redirects followed automatically.
 type client struct {
-	f   *fixture
-	hc  *http.Client
+	f    *fixture
+	hc   *http.Client
 	csrf string
 }
 
