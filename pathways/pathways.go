@@ -17,6 +17,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/bytedance/sonic"
+
 	"github.com/lujing-health/lujing/mapping"
 )
 
@@ -177,3 +179,10 @@ func Department(facts []mapping.Event, encounter string) string {
 	}
 	return dept
 }
+
+// Decode decodes JSON as encoding/json does (the same struct tags, numbers, errors for the
+// same inputs), faster: the cores decode every fact's Data on every run, and that decoding
+// is most of a run's time.
+func Decode(data []byte, v any) error { return decoder.Unmarshal(data, v) }
+
+var decoder = sonic.ConfigStd

@@ -17,7 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lujing-health/lujing/adapters/store"
@@ -54,6 +56,12 @@ type Notifier interface {
 type Named struct {
 	Name string
 	Core Core
+	// Urgent are the event kinds that make the core run at once when new ones arrive (a
+	// critical value: results, imaging, withdrawals). After other new events, or for a core
+	// with none, the runner coalesces the core's runs: at most one per Options.Coalesce per
+	// patient, the last at most Coalesce late — pathway items and follow-up schedules need
+	// no sub-second answer, and a patient's burst of data then costs one run, not fifty.
+	Urgent []string
 }
 
 // Runner drives the cores.
@@ -64,6 +72,11 @@ type Runner struct {
 	note  Notifier
 	now   func() time.Time
 	log   *slog.Logger
+
+	coalesce time.Duration
+	mu       sync.Mutex
+	lastRun  map[string]time.Time // patient → when its deferred cores last ran here
+	pending  map[string]bool      // patient → a deferred run is scheduled
 }
 
 // Options configure a Runner.
@@ -72,6 +85,8 @@ type Options struct {
 	Notifier  Notifier
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// Coalesce is how long deferred cores' runs for one patient are gathered; default 2 s.
+	Coalesce time.Duration
 }
 
 // New returns a runner of the cores, in order.
@@ -82,7 +97,11 @@ func New(st Store, cores []Named, opts Options) *Runner {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Runner{cores: cores, store: st, sched: opts.Scheduler, note: opts.Notifier, now: opts.Now, log: opts.Logger}
+	if opts.Coalesce <= 0 {
+		opts.Coalesce = 2 * time.Second
+	}
+	return &Runner{cores: cores, store: st, sched: opts.Scheduler, note: opts.Notifier, now: opts.Now, log: opts.Logger,
+		coalesce: opts.Coalesce, lastRun: map[string]time.Time{}, pending: map[string]bool{}}
 }
 
 // Core returns the core of that name, nil when there is none.
@@ -96,21 +115,88 @@ func (r *Runner) Core(name string) Core {
 }
 
 // Run runs every core for the patient key. Keys that are not patients ("Organization/x") have
-// nothing to run. It is the worker's after-hook: an error leaves the key to be delivered again.
+// nothing to run.
 func (r *Runner) Run(ctx context.Context, key string) error {
+	return r.run(ctx, key, true, nil)
+}
+
+// AfterWork is the worker's after-hook. A delivery that applied messages but produced no
+// events changes nothing the cores read: nothing runs. A delivery with new events runs the
+// cores those kinds are urgent for at once, and the others at most once per Coalesce
+// (scheduling a run for the rest). A delivery that applied nothing — a timer, a deferred
+// run — runs all.
+func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds []string) error {
+	if messages > 0 && len(kinds) == 0 {
+		return nil
+	}
+	all := messages == 0
+	if !all {
+		now := r.now()
+		r.mu.Lock()
+		last, ran := r.lastRun[key]
+		switch {
+		case !ran || now.Sub(last) >= r.coalesce:
+			all = true
+		case r.pending[key] || r.sched == nil:
+		default:
+			r.pending[key] = true
+			at := last.Add(r.coalesce)
+			r.mu.Unlock()
+			if err := r.sched.Schedule(ctx, "defer:"+key, key, at); err != nil {
+				r.mu.Lock()
+				delete(r.pending, key)
+				r.mu.Unlock()
+				return err
+			}
+			r.mu.Lock()
+		}
+		r.mu.Unlock()
+	}
+	return r.run(ctx, key, all, kinds)
+}
+
+func (r *Runner) run(ctx context.Context, key string, all bool, kinds []string) error {
 	if !strings.HasPrefix(key, "Patient/") || len(r.cores) == 0 {
 		return nil
+	}
+	if !all && !slices.ContainsFunc(r.cores, func(c Named) bool {
+		return slices.ContainsFunc(kinds, func(k string) bool { return slices.Contains(c.Urgent, k) })
+	}) {
+		return nil // nothing urgent: the deferred run is scheduled
 	}
 	in, err := r.input(ctx, key)
 	if err != nil {
 		return err
 	}
+	if all {
+		r.ranDeferred(key)
+	}
 	for _, c := range r.cores {
+		if !all && !slices.ContainsFunc(kinds, func(k string) bool { return slices.Contains(c.Urgent, k) }) {
+			continue
+		}
 		if err := r.runCore(ctx, c, in); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// ranDeferred notes that the deferred cores ran for the patient, forgetting patients not seen
+// for a while so that the map stays small.
+func (r *Runner) ranDeferred(key string) {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastRun[key] = now
+	delete(r.pending, key)
+	if len(r.lastRun) > 10000 {
+		for k, t := range r.lastRun {
+			if now.Sub(t) > r.coalesce && !r.pending[k] {
+				delete(r.lastRun, k)
+			}
+		}
+	}
 }
 
 func (r *Runner) runCore(ctx context.Context, c Named, in pathways.Input) error {

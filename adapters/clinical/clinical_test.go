@@ -67,7 +67,7 @@ func TestRunStoresAndSchedules(t *testing.T) {
 	defer st.Close()
 	now := time.Date(2026, 3, 1, 8, 0, 30, 0, time.UTC)
 	sc, nt := &sched{set: map[string]time.Time{}}, &note{}
-	r := New(st, []Named{{"counter", counter{}}}, Options{Scheduler: sc, Notifier: nt, Now: func() time.Time { return now }})
+	r := New(st, []Named{{Name: "counter", Core: counter{}}}, Options{Scheduler: sc, Notifier: nt, Now: func() time.Time { return now }})
 
 	// Two events for the patient, as the worker stores them.
 	res, err := st.Accept(ctx, []store.Incoming{{Source: "his", Type: "Encounter", ID: "e1", Body: []byte(`{"resourceType":"Encounter","id":"e1"}`), Hash: "h1", PatientKey: "Patient/p1"}})
@@ -127,7 +127,7 @@ func TestRunStoresAndSchedules(t *testing.T) {
 	}
 	// After a restart the timers come back from the store.
 	sc2 := &sched{set: map[string]time.Time{}}
-	n, err := New(st, []Named{{"counter", counter{}}}, Options{Scheduler: sc2}).Reschedule(ctx)
+	n, err := New(st, []Named{{Name: "counter", Core: counter{}}}, Options{Scheduler: sc2}).Reschedule(ctx)
 	if err != nil || n != 1 || !sc2.set["core:counter:Patient/p1→Patient/p1"].Equal(cs.Wake) {
 		t.Fatalf("reschedule: %d %v %v", n, err, sc2.set)
 	}
@@ -156,7 +156,7 @@ func TestRunRetriesOnConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	r := New(st, []Named{{"counter", &conflicting{st: st}}}, Options{})
+	r := New(st, []Named{{Name: "counter", Core: &conflicting{st: st}}}, Options{})
 	if err := r.Run(ctx, "Patient/p9"); err != nil {
 		t.Fatal(err)
 	}
@@ -168,4 +168,51 @@ func TestRunRetriesOnConflict(t *testing.T) {
 	if _, err := st.CoreState(ctx, "counter", "Patient/none"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal(err)
 	}
+}
+
+// calls is a core that counts its runs.
+type calls struct{ n int }
+
+func (c *calls) Apply(state json.RawMessage, in pathways.Input) (pathways.Outcome, error) {
+	c.n++
+	return pathways.Outcome{State: []byte(`{}`)}, nil
+}
+
+func TestAfterWorkCoalescesDeferredCores(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	urgent, deferred := &calls{}, &calls{}
+	sc := &sched{set: map[string]time.Time{}}
+	r := New(st, []Named{{Name: "u", Core: urgent, Urgent: []string{"result"}}, {Name: "d", Core: deferred}},
+		Options{Scheduler: sc, Now: func() time.Time { return now }, Coalesce: 2 * time.Second})
+	step := func(d time.Duration, messages int, kinds []string, wantU, wantD int) {
+		t.Helper()
+		now = now.Add(d)
+		if err := r.AfterWork(ctx, "Patient/p", messages, kinds); err != nil {
+			t.Fatal(err)
+		}
+		if urgent.n != wantU || deferred.n != wantD {
+			t.Fatalf("after %v: urgent ran %d, deferred %d; want %d, %d", d, urgent.n, deferred.n, wantU, wantD)
+		}
+	}
+	res, ord := []string{"result"}, []string{"ordered"}
+	step(0, 3, nil, 0, 0)                    // messages without events: nothing to run
+	step(0, 1, res, 1, 1)                    // first new events: everything
+	step(500*time.Millisecond, 1, res, 2, 1) // within the window: urgent only, a run scheduled
+	if at := sc.set["defer:Patient/p→Patient/p"]; !at.Equal(now.Add(1500 * time.Millisecond)) {
+		t.Fatalf("deferred run scheduled at %v", at)
+	}
+	delete(sc.set, "defer:Patient/p→Patient/p")
+	step(250*time.Millisecond, 1, ord, 2, 1) // not urgent for u: nothing runs now
+	step(250*time.Millisecond, 1, res, 3, 1) // still pending: not scheduled again
+	if len(sc.set) != 0 {
+		t.Fatalf("scheduled again: %v", sc.set)
+	}
+	step(time.Second, 0, nil, 4, 2)   // the scheduled delivery: everything
+	step(2*time.Second, 1, ord, 5, 3) // a new window
 }

@@ -20,6 +20,7 @@ import (
 // CoreStore is what the native API reads of the clinical cores' records, the stream and the
 // webhooks.
 type CoreStore interface {
+	CoreState(ctx context.Context, core, patient string) (store.CoreState, error)
 	Record(ctx context.Context, kind, id string) (store.Record, error)
 	Records(ctx context.Context, f store.RecordFilter) ([]store.Record, error)
 	Stream(ctx context.Context, after int64, limit int) ([]store.StreamEvent, error)

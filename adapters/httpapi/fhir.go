@@ -123,7 +123,10 @@ func (s *Server) postBundle(c echo.Context) error {
 }
 
 func (s *Server) readResource(c echo.Context) error {
-	typ, id := c.Param("type"), c.Param("id")
+	return s.readStored(c, c.Param("type"), c.Param("id"))
+}
+
+func (s *Server) readStored(c echo.Context, typ, id string) error {
 	if !resource.KnownType(typ) {
 		return &resource.Error{Status: http.StatusNotFound, Issues: []resource.Issue{{Severity: "error", Code: "not-supported",
 			Diagnostics: fmt.Sprintf("%q is not an R4 resource type", typ)}}}

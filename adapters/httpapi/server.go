@@ -31,6 +31,7 @@ type Store interface {
 	RequeueAll(ctx context.Context, status store.Status, source string) ([]string, error)
 	UnmappedCodes(ctx context.Context, limit int) ([]store.UnmappedCode, error)
 	PutDocument(ctx context.Context, d store.Document) error
+	Document(ctx context.Context, kind, id string) (store.Document, error)
 	Documents(ctx context.Context, kind string) ([]store.Document, error)
 	Ping(ctx context.Context) error
 }
@@ -60,6 +61,7 @@ type Config struct {
 	Cores    CoreStore
 	Hub      StreamHub
 	Webhooks interface{ Published(last int64) }
+	Clinical *Clinical
 	// OnConfigChange runs after a configuration document (a code map…) was stored, so that
 	// the mapping picks it up.
 	OnConfigChange func(ctx context.Context) error
@@ -139,6 +141,11 @@ func New(cfg Config) *Server {
 	f.POST("/:type", s.postResource, s.auth(writers...), s.fhirBody)
 	f.PUT("/:type/:id", s.putResource, s.auth(writers...), s.fhirBody)
 	f.GET("/:type/:id", s.readResource, s.auth(readers...))
+	f.GET("/PlanDefinition/:id", s.planDefinition, s.auth(readers...))
+	for _, typ := range viewTypes {
+		f.GET("/"+typ+"/:id", s.readView(typ), s.auth(readers...))
+		f.GET("/"+typ, s.searchView(typ), s.auth(store.RoleClinician, store.RoleAdmin))
+	}
 
 	api := e.Group("/api/v1")
 	api.GET("/openapi.json", s.openapi, s.auth(store.RoleIntegration, store.RoleClinician, store.RoleQC, store.RoleAdmin))
@@ -151,6 +158,7 @@ func New(cfg Config) *Server {
 	api.GET("/code-maps/:id", s.getCodeMap, s.auth(store.RoleAdmin, store.RoleIntegration))
 	api.PUT("/code-maps/:id", s.putCodeMap, s.auth(store.RoleAdmin))
 	api.GET("/events", s.events, s.auth(store.RoleClinician, store.RoleAdmin))
+	s.clinicalRoutes(api)
 	if cfg.Cores != nil {
 		api.GET("/webhooks", s.listWebhooks, s.auth(store.RoleAdmin))
 		api.PUT("/webhooks/:id", s.putWebhook, s.auth(store.RoleAdmin))

@@ -72,6 +72,8 @@ type builder struct {
 	patientRef obj
 	orders     int
 	buf        []byte
+	docR       *rand.Rand // documents draw on their own stream (documents.go)
+	docs       int        // document ids made so far
 }
 
 // id is the next id of this story: a UUID named by seed, patient number and counter.
@@ -358,6 +360,8 @@ func (b *builder) stay(sc scenario, admit time.Time, n int) stayOutcome {
 	if died {
 		b.emitPatient(discharge.Add(time.Minute), discharge)
 	}
+	// 7. Clinical documents (HIS EMR): rounds, handover, MDT.
+	b.stayDocuments(sc, dept, encRef, attending, surgeon, admit, discharge, op, opStart, opEnd)
 	return stayOutcome{discharge: discharge, died: died, operated: surgical}
 }
 

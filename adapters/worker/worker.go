@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ type Worker struct {
 	now     func() time.Time
 	metrics *metrics
 	batch   int
-	after   func(ctx context.Context, key string) error
+	after   func(ctx context.Context, key string, messages int, kinds []string) error
 	// slots bounds the keys handled at once: the worker must not take from the intake the
 	// database and cores that senders are waiting on; a backlog is caught up afterwards.
 	slots chan struct{}
@@ -59,8 +60,9 @@ type Options struct {
 	// Concurrency bounds the keys handled at once, whatever the queue delivers; default 4.
 	Concurrency int
 	// After runs once the key's received messages are applied, and also when a delivery found
-	// none (a timer): the clinical cores. An error leaves the key to be delivered again.
-	After func(ctx context.Context, key string) error
+	// none (a timer): the clinical cores. It is told how many messages were applied and the
+	// kinds of the events they produced. An error leaves the key to be delivered again.
+	After func(ctx context.Context, key string, messages int, kinds []string) error
 }
 
 // New returns a worker.
@@ -94,6 +96,8 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 	defer func() { <-w.slots }()
 	// One patient's messages read the same Patient and Encounter again and again.
 	ctx = withCache(ctx)
+	applied := 0
+	var kinds []string
 	for {
 		msgs, err := w.store.Pending(ctx, key, w.batch)
 		if err != nil {
@@ -134,6 +138,12 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 			w.metrics.lag.Observe(w.now().Sub(m.ReceivedAt).Seconds())
 			if c.Status == store.StatusProcessed {
 				arrived = append(arrived, m.Type+"/"+m.ResourceID)
+				applied++
+				for _, e := range c.Events {
+					if !slices.Contains(kinds, e.Kind) {
+						kinds = append(kinds, e.Kind)
+					}
+				}
 			}
 		}
 		if err := w.unpark(ctx, arrived); err != nil {
@@ -147,7 +157,7 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 		}
 	}
 	if w.after != nil {
-		if err := w.after(ctx, key); err != nil {
+		if err := w.after(ctx, key, applied, kinds); err != nil {
 			w.metrics.errors.Inc()
 			return fmt.Errorf("after %s: %w", key, err)
 		}

@@ -14,6 +14,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/lujing-health/lujing/pathways/clinicalpath"
+	"github.com/lujing-health/lujing/pathways/criticalvalue"
+	"github.com/lujing-health/lujing/pathways/followup"
+
 	"github.com/lujing-health/lujing/adapters/profile"
 	"github.com/lujing-health/lujing/mapping/bundle"
 	"github.com/lujing-health/lujing/mapping/codemap"
@@ -87,8 +91,15 @@ func checkYAML(name string, data []byte) ([]string, string, error) {
 		kind, errs = "surgery grading catalogue", grading.Check(name, data)
 	case top["mrn_system"] != nil || top["code_maps"] != nil || top["critical"] != nil:
 		kind, errs = "source profile", profile.Check(name, data)
+	case top["stages"] != nil || top["entry"] != nil:
+		kind, errs = "pathway definition", clinicalpath.Check(name, data)
+	case top["rules"] != nil || top["escalation"] != nil:
+		kind, errs = "critical-value rules", criticalvalue.Check(name, data)
+	case top["templates"] != nil:
+		kind, errs = "follow-up templates", followup.Check(name, data)
 	default:
-		return nil, "", errors.New("unknown kind of YAML file (a code map has groups, a grading catalogue operations, a source profile mrn_system)")
+		return nil, "", errors.New("unknown kind of YAML file (a code map has groups, a grading catalogue operations, a source profile mrn_system, " +
+			"a pathway definition stages, critical-value rules rules, follow-up templates templates)")
 	}
 	out := make([]string, len(errs))
 	for i, e := range errs {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/lujing-health/lujing/adapters/clinical"
 	"github.com/lujing-health/lujing/adapters/httpapi"
 	"github.com/lujing-health/lujing/adapters/intake"
 	"github.com/lujing-health/lujing/adapters/livestream"
@@ -72,6 +73,9 @@ type serveConfig struct {
 	pprofAddr  string
 	noWorker   bool
 	parkedAge  time.Duration
+	configDir  string
+	zoneName   string
+	zone       *time.Location
 	web        webFlags
 }
 
@@ -92,10 +96,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.parkedAge, "parked-age", 24*time.Hour, "parked messages older than this are reported (metric lujing_parked_stale_messages, GET /api/v1/messages?status=parked&older_than=)")
 	fs.BoolVar(&cfg.noWorker, "no-worker", false, "only take data in: leave the queue to other replicas' workers (needs --redis-url)")
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", envOr("LUJING_PPROF_ADDR", ""), "serve Go profiling on this address, e.g. 127.0.0.1:6060 (off by default)")
+	fs.StringVar(&cfg.configDir, "config-dir", envOr("LUJING_CONFIG_DIR", ""),
+		"directory with critical-values.yaml, follow-up.yaml and pathways/*.yaml; absent files mean the shipped defaults (env LUJING_CONFIG_DIR)")
+	fs.StringVar(&cfg.zoneName, "zone", envOr("LUJING_ZONE", "Asia/Shanghai"), "the hospital's time zone: days of stay, dates in queries (env LUJING_ZONE)")
 	cfg.web.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	zone, err := time.LoadLocation(cfg.zoneName)
+	if err != nil {
+		fmt.Fprintf(stderr, "lujing serve: --zone %q: %v\n", cfg.zoneName, err)
+		return errUsage
+	}
+	cfg.zone = zone
 	log, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
@@ -170,17 +183,20 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	}
 	hub := livestream.NewHub(head)
 	hooks := webhook.New(st, webhook.Options{Logger: log, Registerer: reg})
-	runner, err := newRunner(ctx, st, q, notifiers{hub, hooks}, log)
+	cs, err := loadCores(ctx, st, cfg.configDir, cfg.zone, log)
 	if err != nil {
-		return err
+		return fmt.Errorf("clinical configuration: %w", err)
 	}
-	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, Concurrency: cfg.workers, After: runner.Run})
-	ui, err := cfg.web.build(st, nil, log) // nil: no QC indicators yet (the quality page says so)
+	runner := clinical.New(st, cs.named(), clinical.Options{Scheduler: q, Notifier: notifiers{hub, hooks}, Logger: log})
+	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, Concurrency: cfg.workers, After: runner.AfterWork})
+	ui, err := cfg.web.build(st, nil, cfg.zone, log) // nil: no QC indicators wired yet (the quality page says so)
 	if err != nil {
 		return err
 	}
 	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody,
-		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks, Web: ui})
+		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks, Zone: cfg.zone, Web: ui,
+		Clinical: &httpapi.Clinical{Actions: runner, CriticalValues: cs.cv, FollowUp: cs.fu, Pathways: cs.paths.Engine,
+			OnPathwayChange: cs.paths.Reload}})
 
 	if cfg.pprofAddr != "" {
 		// Profiling stays off the public listener: a separate address, loopback by convention.

@@ -220,23 +220,17 @@ func userPassword(ctx context.Context, args []string, stdout, stderr io.Writer) 
 type webFlags struct {
 	idle          time.Duration
 	lifetime      time.Duration
-	zone          string
 	secureCookies bool
 }
 
 func (f *webFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.idle, "session-idle", envDuration("LUJING_SESSION_IDLE", 30*time.Minute), "web sessions end after this long without a request (env LUJING_SESSION_IDLE)")
 	fs.DurationVar(&f.lifetime, "session-lifetime", envDuration("LUJING_SESSION_LIFETIME", 12*time.Hour), "web sessions end this long after sign-in however active (env LUJING_SESSION_LIFETIME)")
-	fs.StringVar(&f.zone, "zone", envOr("LUJING_ZONE", "Asia/Shanghai"), "the hospital's time zone, for display (env LUJING_ZONE)")
 	fs.BoolVar(&f.secureCookies, "secure-cookies", envOr("LUJING_SECURE_COOKIES", "") == "true", "mark web cookies Secure on plain HTTP too: set it behind a proxy that terminates TLS (env LUJING_SECURE_COOKIES)")
 }
 
-// build makes the web workspace over the store.
-func (f *webFlags) build(st *sqlstore.Store, quality webui.Quality, log *slog.Logger) (*webui.UI, error) {
-	zone, err := time.LoadLocation(f.zone)
-	if err != nil {
-		return nil, fmt.Errorf("--zone %q: %w", f.zone, err)
-	}
+// build makes the web workspace over the store; zone is serve's --zone.
+func (f *webFlags) build(st *sqlstore.Store, quality webui.Quality, zone *time.Location, log *slog.Logger) (*webui.UI, error) {
 	return webui.New(webui.Config{Store: st, Quality: quality, Zone: zone, IdleTimeout: f.idle, MaxLifetime: f.lifetime,
 		SecureCookies: f.secureCookies, Logger: log})
 }
