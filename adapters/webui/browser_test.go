@@ -2,7 +2,6 @@ package webui_test
 
 import (
 	"context"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +14,6 @@ import (
 
 // Browser tests drive Debian's chromium (apt-get install -y chromium) headless. Without it
 // they skip, except under CI=true, where they fail: CI must run them.
-
-var screenshots = flag.Bool("screenshots", false, "write the README screenshots (ward board, critical-value inbox) to docs/")
 
 // chromium returns the browser's path or skips (fails under CI).
 func chromium(t *testing.T) string {
@@ -115,17 +112,6 @@ func signIn(t *testing.T, ctx context.Context, base, path, name string) {
 	)
 }
 
-func saveShot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	if !*screenshots {
-		return
-	}
-	png := get(t, ctx, chromedp.FullScreenshot(100))
-	if err := os.WriteFile(filepath.Join("docs", name), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestBrowserWardAndPathway: sign in with the keyboard, the ward board lists the ward's
 // patients (masked), a click opens the pathway with its stages; at a 390-px phone width
 // nothing needs sideways scrolling.
@@ -145,7 +131,6 @@ func TestBrowserWardAndPathway(t *testing.T) {
 			t.Errorf("ward board text for %s:\n%s", w.name, text)
 		}
 	}
-	saveShot(t, ctx, "ward-board.png")
 
 	do(t, ctx, 10*time.Second,
 		chromedp.Click(chromedp.CSS(`a.patient-link[href="/ui/pathways/pw-0"]`)),
@@ -193,7 +178,6 @@ func TestBrowserLiveInbox(t *testing.T) {
 	if !strings.Contains(alert, "新危急值") || !strings.Contains(alert, "血钾") || !same || typed != "6." {
 		t.Fatalf("alert %q, same page %v, read-back kept %q", alert, same, typed)
 	}
-	saveShot(t, ctx, "critical-values.png")
 }
 
 // TestBrowserQualityCharts: the quality page draws its trend and breakdown charts.

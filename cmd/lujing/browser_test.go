@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,7 +69,9 @@ func TestBrowserDemo(t *testing.T) {
 			}
 			time.Sleep(time.Second)
 		}
+		demoShot(t, ctx, "ward-board.png")
 		bdo(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS("a.patient-link")), chromedp.WaitVisible(chromedp.CSS("#stages .stage")))
+		demoShot(t, ctx, "pathway.png")
 	})
 
 	t.Run("a critical value posted to /fhir appears within a second; wrong then right read-back", func(t *testing.T) {
@@ -113,16 +116,21 @@ func TestBrowserDemo(t *testing.T) {
 		}
 		t.Logf("shown %v after the sender's 2xx", time.Since(sent).Round(time.Millisecond))
 		sel := "#" + cardID
-		bdo(t, ctx, 10*time.Second,
-			chromedp.WaitVisible(chromedp.CSS("#cv-alert")),
+		bdo(t, ctx, 5*time.Second, chromedp.WaitVisible(chromedp.CSS("#cv-alert")))
+		demoShot(t, ctx, "critical-values.png")
+		bdo(t, ctx, 5*time.Second,
 			chromedp.SendKeys(chromedp.CSS(sel+" input.readback"), "5.0 mmol/L"),
-			chromedp.Click(chromedp.CSS(sel+" form.ack button")),
-			chromedp.WaitVisible(chromedp.CSS(sel+" form.ack .result.error")),
-			chromedp.Clear(chromedp.CSS(sel+" input.readback")),
-			chromedp.SendKeys(chromedp.CSS(sel+" input.readback"), "7.4 mmol/L"),
-			chromedp.Click(chromedp.CSS(sel+" form.ack button")),
-			chromedp.WaitVisible(chromedp.CSS(sel+" form.handle")),
-		)
+			chromedp.Click(chromedp.CSS(sel+" form.ack button")))
+		bdo(t, ctx, 5*time.Second, chromedp.WaitVisible(chromedp.CSS(sel+" form.ack .result.error")))
+		if msg := bget(t, ctx, chromedp.Text(chromedp.CSS(sel+" form.ack .result"))); !strings.Contains(msg, "操作失败") {
+			t.Fatalf("a wrong read-back shows %q", msg)
+		}
+		// The page focuses and selects the wrong read-back: typing replaces it, Enter submits.
+		bdo(t, ctx, 5*time.Second, chromedp.KeyEvent("7.4 mmol/L\r"))
+		if err := chromedp.Do(ctxLimit(t, ctx, 5*time.Second), chromedp.WaitVisible(chromedp.CSS(sel+" form.handle"))); err != nil {
+			html, _ := chromedp.Run(ctxLimit(t, ctx, 2*time.Second), chromedp.OuterHTML(chromedp.CSS(sel)))
+			t.Fatalf("acknowledged with the right read-back, no handle form: %v\n%s", err, html)
+		}
 	})
 
 	t.Run("record a follow-up", func(t *testing.T) {
@@ -184,6 +192,20 @@ func admittedDemoPatient(t *testing.T, now time.Time) (string, string) {
 	}
 	t.Fatal("no demo patient is in hospital now")
 	return "", ""
+}
+
+var demoShots = flag.Bool("screenshots", false, "write the README screenshots of the demo to adapters/webui/docs/")
+
+// demoShot saves a screenshot of the demo for the README when -screenshots is given.
+func demoShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if !*demoShots {
+		return
+	}
+	png := bget(t, ctx, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join("..", "..", "adapters", "webui", "docs", name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func waitFile(t *testing.T, path string, limit time.Duration) {
@@ -258,6 +280,13 @@ func startChromium(t *testing.T, path string) context.Context {
 		cancelAlloc()
 	})
 	return ctx
+}
+
+// ctxLimit bounds one step; the cancel runs when the test ends.
+func ctxLimit(t *testing.T, ctx context.Context, d time.Duration) context.Context {
+	c, cancel := context.WithTimeout(ctx, d)
+	t.Cleanup(cancel)
+	return c
 }
 
 func bdo(t *testing.T, ctx context.Context, limit time.Duration, steps ...chromedp.Action[chromedp.Void]) {

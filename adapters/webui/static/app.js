@@ -84,7 +84,7 @@
       } else {
         show(result, false, problemText(r.status, r.data));
         var rb = form.querySelector('.readback');
-        if (rb) { rb.setAttribute('aria-invalid', 'true'); rb.focus(); }
+        if (rb) { rb.setAttribute('aria-invalid', 'true'); rb.focus(); rb.select(); } // retyping replaces the wrong read-back
       }
     };
     if (button) { button.disabled = true; }
