@@ -66,6 +66,8 @@ type Config struct {
 	// OnConfigChange runs after a configuration document (a code map…) was stored, so that
 	// the mapping picks it up.
 	OnConfigChange func(ctx context.Context) error
+	// Web is the web workspace, served under /ui; nil serves none (see web.go).
+	Web WebUI
 }
 
 // Server is the HTTP API.
@@ -164,6 +166,9 @@ func New(cfg Config) *Server {
 		api.DELETE("/webhooks/:id", s.deleteWebhook, s.auth(store.RoleAdmin))
 		api.GET("/webhook-deliveries", s.listDeliveries, s.auth(store.RoleAdmin))
 		api.POST("/webhook-deliveries/:id/retry", s.retryDelivery, s.auth(store.RoleAdmin))
+	}
+	if cfg.Web != nil {
+		s.mountWeb(cfg.Web)
 	}
 	return s
 }
