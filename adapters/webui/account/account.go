@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -59,9 +60,10 @@ const MinPassword = 10
 // ErrWeakPassword is returned for a password shorter than MinPassword.
 var ErrWeakPassword = fmt.Errorf("a password needs at least %d characters", MinPassword)
 
-// bcryptCost is bcrypt's work factor: about 50–100 ms per sign-in on a server core, which is
-// what an online guesser pays per try.
-const bcryptCost = 11
+// BcryptCost is bcrypt's work factor: about 50–100 ms per sign-in on a server core, which is
+// what an online guesser pays per try. Tests lower it (bcrypt.MinCost): under the race
+// detector one hash at cost 11 takes seconds.
+var BcryptCost = 11
 
 // HashPassword returns the bcrypt hash of a password.
 func HashPassword(password string) (string, error) {
@@ -72,7 +74,7 @@ func HashPassword(password string) (string, error) {
 		// bcrypt reads only the first 72 bytes; refusing is better than silently ignoring.
 		return "", errors.New("a password may have at most 72 bytes")
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
@@ -81,13 +83,17 @@ func HashPassword(password string) (string, error) {
 
 // dummyHash is compared against when the user does not exist, so that a sign-in takes as long
 // for an unknown name as for a wrong password (no user enumeration by timing).
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcryptCost)
+// It is made on first use, at the cost in force then.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), BcryptCost)
+	return h
+})
 
 // CheckPassword reports whether password matches the hash. An empty hash (no local
 // password) never matches, but costs the same time.
 func CheckPassword(hash, password string) bool {
 	if hash == "" {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return false
 	}
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
