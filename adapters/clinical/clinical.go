@@ -201,7 +201,9 @@ func (r *Runner) ranDeferred(key string) {
 
 func (r *Runner) runCore(ctx context.Context, c Named, in pathways.Input) error {
 	for attempt := 0; ; attempt++ {
-		_, err := r.cycle(ctx, c.Name, in.Patient, func(state json.RawMessage, now time.Time) (pathways.Outcome, error) {
+		// A run's own saves need not wait for the disk: the events it read are stored, and the
+		// next run recomputes the same; a save with stream events always does (SaveCore).
+		_, err := r.cycle(ctx, c.Name, in.Patient, false, func(state json.RawMessage, now time.Time) (pathways.Outcome, error) {
 			in.Now = now
 			return c.Core.Apply(state, in)
 		})
@@ -225,7 +227,7 @@ func (r *Runner) Act(ctx context.Context, core, patient string, fn func(state js
 		return pathways.Outcome{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		out, err := r.cycle(ctx, core, in.Patient, fn)
+		out, err := r.cycle(ctx, core, in.Patient, true, fn) // a clinician's action is on disk before the answer
 		if errors.Is(err, store.ErrConflict) && attempt < 5 {
 			continue
 		}
@@ -234,7 +236,7 @@ func (r *Runner) Act(ctx context.Context, core, patient string, fn func(state js
 }
 
 // cycle reads the state, applies fn, and stores the outcome unless it changes nothing.
-func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, fn func(json.RawMessage, time.Time) (pathways.Outcome, error)) (pathways.Outcome, error) {
+func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, durable bool, fn func(json.RawMessage, time.Time) (pathways.Outcome, error)) (pathways.Outcome, error) {
 	prev, err := r.store.CoreState(ctx, core, p.Ref)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return pathways.Outcome{}, err
@@ -253,7 +255,7 @@ func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, fn 
 		r.log.Warn("core wake not in the future", "core", core, "wake", out.Wake, "now", now)
 		out.Wake = now.Add(time.Second)
 	}
-	save := store.CoreSave{Core: core, Patient: p.Ref, Version: prev.Version, State: out.State, Wake: out.Wake}
+	save := store.CoreSave{Core: core, Patient: p.Ref, Version: prev.Version, State: out.State, Wake: out.Wake, Durable: durable}
 	for _, rec := range out.Records {
 		save.Records = append(save.Records, store.Record{Kind: rec.Kind, ID: rec.ID, Patient: p.Ref, Encounter: rec.Encounter,
 			Department: rec.Department, Status: rec.Status, Hospital: p.Hospital, Opened: rec.Opened, Closed: rec.Closed, Body: rec.Body})

@@ -37,6 +37,12 @@ func (s *Store) SaveCore(ctx context.Context, c store.CoreSave) ([]store.StreamE
 	events := append([]store.StreamEvent(nil), c.Events...)
 	at := now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.d.postgres() && !c.Durable && len(events) == 0 {
+			// Derived state the next run recomputes: do not wait for the WAL flush.
+			if _, err := s.exec(ctx, tx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return err
+			}
+		}
 		if c.Version == 0 {
 			_, err := s.exec(ctx, tx, `INSERT INTO core_state (core, patient, state, version, wake, digest) VALUES (?, ?, ?, 1, ?, ?)`,
 				c.Core, c.Patient, c.State, nullMicros(c.Wake), c.Digest)

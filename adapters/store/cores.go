@@ -66,6 +66,11 @@ type CoreSave struct {
 	// Records replace every record of the core and patient.
 	Records []Record
 	Events  []StreamEvent
+	// Durable asks for the commit to be on disk before SaveCore returns. A save without it
+	// may be lost in a crash (PostgreSQL's asynchronous commit, a fraction of a second): fine
+	// for state the core recomputes from the events at its next run, not for a clinician's
+	// action or an event readers were told of.
+	Durable bool
 }
 
 // RecordFilter selects records. Empty fields do not filter.
