@@ -39,6 +39,7 @@ const (
 type Engine struct {
 	cfg    *Config
 	byCode map[string][]*Rule // "system|code" → rules
+	memo   *memo
 }
 
 // New returns an Engine for cfg; nil means Default().
@@ -49,7 +50,7 @@ func New(cfg *Config) (*Engine, error) {
 			return nil, fmt.Errorf("criticalvalue: default config: %w", err)
 		}
 	}
-	e := &Engine{cfg: cfg, byCode: map[string][]*Rule{}}
+	e := &Engine{cfg: cfg, byCode: map[string][]*Rule{}, memo: newMemo(100_000)}
 	for i := range cfg.Rules {
 		r := &cfg.Rules[i]
 		for _, c := range r.Codes {
