@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +41,8 @@ type Store interface {
 	SaveCore(ctx context.Context, s store.CoreSave) ([]store.StreamEvent, error)
 	Record(ctx context.Context, kind, id string) (store.Record, error)
 	Wakes(ctx context.Context, limit int) ([]store.CoreState, error)
+	PatientCores(ctx context.Context, patient string) ([]store.CoreState, error)
+	Poke(ctx context.Context, core, patient string, at time.Time) (exists, moved bool, err error)
 }
 
 // Scheduler runs a key again at a time (the queue).
@@ -78,9 +79,6 @@ type Runner struct {
 	coalesce time.Duration
 	runs     *prometheus.HistogramVec
 	saves    *prometheus.CounterVec
-	mu       sync.Mutex
-	lastRun  map[string]time.Time // patient → when its deferred cores last ran here
-	pending  map[string]bool      // patient → a deferred run is scheduled
 }
 
 // Options configure a Runner.
@@ -110,7 +108,7 @@ func New(st Store, cores []Named, opts Options) *Runner {
 		opts.Coalesce = 30 * time.Second
 	}
 	r := &Runner{cores: cores, store: st, sched: opts.Scheduler, note: opts.Notifier, now: opts.Now, log: opts.Logger,
-		coalesce: opts.Coalesce, lastRun: map[string]time.Time{}, pending: map[string]bool{},
+		coalesce: opts.Coalesce,
 		runs: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lujing_clinical_run_seconds",
 			Help: "Time of one core's run for one patient: read its state, apply, store.", Buckets: prometheus.ExponentialBuckets(0.0002, 2.5, 12)}, []string{"core"}),
 		saves: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lujing_clinical_saves_total",
@@ -134,86 +132,83 @@ func (r *Runner) Core(name string) Core {
 // Run runs every core for the patient key. Keys that are not patients ("Organization/x") have
 // nothing to run.
 func (r *Runner) Run(ctx context.Context, key string) error {
-	return r.run(ctx, key, true, nil)
-}
-
-// AfterWork is the worker's after-hook. A delivery that applied messages but produced no
-// events changes nothing the cores read: nothing runs. A delivery with new events runs the
-// cores those kinds are urgent for at once, and the others at most once per Coalesce
-// (scheduling a run for the rest). A delivery that applied nothing — a timer, a deferred
-// run — runs all.
-func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds []string) error {
-	if messages > 0 && len(kinds) == 0 {
-		return nil
-	}
-	all := messages == 0
-	if !all {
-		now := r.now()
-		r.mu.Lock()
-		last, ran := r.lastRun[key]
-		switch {
-		case !ran || now.Sub(last) >= r.coalesce:
-			all = true
-		case r.pending[key] || r.sched == nil:
-		default:
-			r.pending[key] = true
-			at := last.Add(r.coalesce)
-			r.mu.Unlock()
-			if err := r.sched.Schedule(ctx, "defer:"+key, key, at); err != nil {
-				r.mu.Lock()
-				delete(r.pending, key)
-				r.mu.Unlock()
-				return err
-			}
-			r.mu.Lock()
-		}
-		r.mu.Unlock()
-	}
-	return r.run(ctx, key, all, kinds)
-}
-
-func (r *Runner) run(ctx context.Context, key string, all bool, kinds []string) error {
 	if !strings.HasPrefix(key, "Patient/") || len(r.cores) == 0 {
 		return nil
 	}
-	if !all && !slices.ContainsFunc(r.cores, func(c Named) bool {
-		return slices.ContainsFunc(kinds, func(k string) bool { return slices.Contains(c.Urgent, k) })
-	}) {
-		return nil // nothing urgent: the deferred run is scheduled
+	return r.runCores(ctx, key, r.cores)
+}
+
+// AfterWork is the worker's after-hook.
+//
+// A delivery that applied messages but produced no events changes nothing the cores read:
+// nothing runs. New events run at once the cores those kinds are urgent for; for the other
+// cores the run is coalesced: marked due (core_state.dirty) Coalesce from now, keeping an
+// earlier mark, with a timer — a patient's burst of data then costs one run, not one per
+// message. A core that never ran for the patient runs at once.
+//
+// A delivery that applied nothing — a timer, or a key published again whose messages an
+// earlier delivery already took — runs the cores that are due (wake or dirty passed), read
+// from the store, so any replica's timer finds the work another marked.
+func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds []string) error {
+	if !strings.HasPrefix(key, "Patient/") || len(r.cores) == 0 {
+		return nil
 	}
+	if messages > 0 && len(kinds) == 0 {
+		return nil
+	}
+	now := r.now()
+	var run []Named
+	if messages == 0 {
+		states, err := r.store.PatientCores(ctx, key)
+		if err != nil {
+			return err
+		}
+		for _, c := range r.cores {
+			i := slices.IndexFunc(states, func(s store.CoreState) bool { return s.Core == c.Name })
+			if i >= 0 && !states[i].Due().IsZero() && !states[i].Due().After(now) {
+				run = append(run, c)
+			}
+		}
+	} else {
+		for _, c := range r.cores {
+			if slices.ContainsFunc(kinds, func(k string) bool { return slices.Contains(c.Urgent, k) }) {
+				run = append(run, c)
+				continue
+			}
+			at := now.Add(r.coalesce)
+			exists, moved, err := r.store.Poke(ctx, c.Name, key, at)
+			if err != nil {
+				return err
+			}
+			switch {
+			case !exists:
+				run = append(run, c)
+			case moved && r.sched != nil:
+				if err := r.sched.Schedule(ctx, "dirty:"+c.Name+":"+key, key, at); err != nil {
+					// The mark is stored: Reschedule at the next start, or the next event, finds it.
+					r.log.Warn("schedule coalesced run", "core", c.Name, "err", err)
+				}
+			}
+		}
+	}
+	if len(run) == 0 {
+		return nil
+	}
+	return r.runCores(ctx, key, run)
+}
+
+// runCores runs the cores for the patient on one reading of the events.
+func (r *Runner) runCores(ctx context.Context, key string, cores []Named) error {
 	in, err := r.input(ctx, key)
 	if err != nil {
 		return err
 	}
-	if all {
-		r.ranDeferred(key)
-	}
-	for _, c := range r.cores {
-		if !all && !slices.ContainsFunc(kinds, func(k string) bool { return slices.Contains(c.Urgent, k) }) {
-			continue
-		}
+	for _, c := range cores {
 		if err := r.runCore(ctx, c, in); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// ranDeferred notes that the deferred cores ran for the patient, forgetting patients not seen
-// for a while so that the map stays small.
-func (r *Runner) ranDeferred(key string) {
-	now := r.now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.lastRun[key] = now
-	delete(r.pending, key)
-	if len(r.lastRun) > 10000 {
-		for k, t := range r.lastRun {
-			if now.Sub(t) > r.coalesce && !r.pending[k] {
-				delete(r.lastRun, k)
-			}
-		}
-	}
 }
 
 func (r *Runner) runCore(ctx context.Context, c Named, in pathways.Input) error {
@@ -274,14 +269,16 @@ func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, dur
 		r.log.Warn("core wake not in the future", "core", core, "wake", out.Wake, "now", now)
 		out.Wake = now.Add(time.Second)
 	}
-	save := store.CoreSave{Core: core, Patient: p.Ref, Version: prev.Version, State: out.State, Wake: out.Wake, Durable: durable}
+	// A run read every event stored before it: its save clears a coalesced mark. An action
+	// (durable) read no events, and leaves the mark for the run it waits for.
+	save := store.CoreSave{Core: core, Patient: p.Ref, Version: prev.Version, State: out.State, Wake: out.Wake, Durable: durable, Clean: !durable}
 	for _, rec := range out.Records {
 		save.Records = append(save.Records, store.Record{Kind: rec.Kind, ID: rec.ID, Patient: p.Ref, Encounter: rec.Encounter,
 			Department: rec.Department, Status: rec.Status, Hospital: p.Hospital, Opened: rec.Opened, Closed: rec.Closed, Body: rec.Body})
 	}
 	save.Digest = digest(save)
-	if len(out.Notices) == 0 && prev.Version > 0 && save.Digest == prev.Digest {
-		return out, ferr // nothing changed: no write
+	if len(out.Notices) == 0 && prev.Version > 0 && save.Digest == prev.Digest && (durable || prev.Dirty.IsZero()) {
+		return out, ferr // nothing changed (and no mark to clear): no write
 	}
 	for _, n := range out.Notices {
 		save.Events = append(save.Events, store.StreamEvent{Name: n.Name, Record: n.Record, Patient: n.Patient,
@@ -327,7 +324,7 @@ func (r *Runner) Reschedule(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, w := range wakes {
-		if err := r.sched.Schedule(ctx, "core:"+w.Core+":"+w.Patient, w.Patient, w.Wake); err != nil {
+		if err := r.sched.Schedule(ctx, "core:"+w.Core+":"+w.Patient, w.Patient, w.Due()); err != nil {
 			return 0, fmt.Errorf("reschedule %s: %w", w.Core, err)
 		}
 	}

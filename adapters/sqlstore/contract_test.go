@@ -52,6 +52,7 @@ func runContract(t *testing.T, open func(t *testing.T) *Store) {
 		{"Audit", testAudit},
 		{"TimesUTC", testTimesUTC},
 		{"CoreSave", testCoreSave},
+		{"CorePoke", testCorePoke},
 		{"StreamAndDeliveries", testStreamAndDeliveries},
 		{"Ping", func(t *testing.T, s *Store) {
 			if err := s.Ping(t.Context()); err != nil {
