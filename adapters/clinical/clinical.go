@@ -43,6 +43,7 @@ type Store interface {
 	Wakes(ctx context.Context, limit int) ([]store.CoreState, error)
 	PatientCores(ctx context.Context, patient string) ([]store.CoreState, error)
 	Poke(ctx context.Context, core, patient string, at time.Time) (exists, moved bool, err error)
+	MarkRecent(ctx context.Context, since, at time.Time) (int64, error)
 }
 
 // Scheduler runs a key again at a time (the queue).
@@ -87,9 +88,9 @@ type Options struct {
 	Notifier  Notifier
 	Now       func() time.Time
 	Logger    *slog.Logger
-	// Coalesce is how long deferred cores' runs for one patient are gathered; default 30 s:
+	// Coalesce is how long deferred cores' runs for one patient are gathered; default 10 s:
 	// a pathway item or a follow-up schedule a few seconds late harms no one, and a patient
-	// whose data keeps arriving (a lab run, a busy HIS) then costs two runs a minute, not one
+	// whose data keeps arriving (a lab run, a busy HIS) then costs six runs a minute, not one
 	// per message.
 	Coalesce time.Duration
 	// Registerer takes the runner's metrics; nil: not registered.
@@ -105,7 +106,7 @@ func New(st Store, cores []Named, opts Options) *Runner {
 		opts.Logger = slog.Default()
 	}
 	if opts.Coalesce <= 0 {
-		opts.Coalesce = 30 * time.Second
+		opts.Coalesce = 10 * time.Second
 	}
 	r := &Runner{cores: cores, store: st, sched: opts.Scheduler, note: opts.Notifier, now: opts.Now, log: opts.Logger,
 		coalesce: opts.Coalesce,
@@ -318,6 +319,12 @@ func digest(s store.CoreSave) string {
 func (r *Runner) Reschedule(ctx context.Context) (int, error) {
 	if r.sched == nil {
 		return 0, nil
+	}
+	// Marks are written without waiting for the disk; a crash may have lost the last ones.
+	// The patients processed in the minutes before this start are run again to be sure.
+	now := r.now()
+	if _, err := r.store.MarkRecent(ctx, now.Add(-10*time.Minute), now); err != nil {
+		return 0, err
 	}
 	wakes, err := r.store.Wakes(ctx, 1_000_000)
 	if err != nil {

@@ -252,3 +252,28 @@ func testCorePoke(t *testing.T, s *Store) {
 		}
 	}
 }
+
+func testMarkRecent(t *testing.T, s *Store) {
+	ctx := t.Context()
+	res := accept(t, s, res("Observation", "mr1", "h1"))
+	if _, err := s.CompleteAll(ctx, []store.Completion{{MessageID: res[0].MessageID, Status: store.StatusProcessed}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveCore(ctx, store.CoreSave{Core: "cp", Patient: "Patient/p1", State: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveCore(ctx, store.CoreSave{Core: "cp", Patient: "Patient/other", State: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(time.Second).UTC().Truncate(time.Microsecond)
+	n, err := s.MarkRecent(ctx, time.Now().Add(-time.Minute), at)
+	if err != nil || n != 1 {
+		t.Fatalf("marked %d, %v; want the one patient processed in the last minute", n, err)
+	}
+	if cs, _ := s.CoreState(ctx, "cp", "Patient/p1"); !cs.Dirty.Equal(at) {
+		t.Fatalf("dirty %v, want %v", cs.Dirty, at)
+	}
+	if cs, _ := s.CoreState(ctx, "cp", "Patient/other"); !cs.Dirty.IsZero() {
+		t.Fatalf("a patient with nothing recent was marked")
+	}
+}

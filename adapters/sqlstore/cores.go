@@ -174,12 +174,27 @@ func (s *Store) coreStates(ctx context.Context, where string, args ...any) ([]st
 }
 
 func (s *Store) Poke(ctx context.Context, core, patient string, at time.Time) (bool, bool, error) {
-	res, err := s.exec(ctx, s.w, `UPDATE core_state SET dirty = ? WHERE core = ? AND patient = ? AND (dirty IS NULL OR dirty > ?)`,
-		micros(at), core, patient, micros(at))
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.d.postgres() {
+			// A mark lost in a crash is recovered at the next start (MarkRecent): no flush wait
+			// on every delivery.
+			if _, err := s.exec(ctx, tx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return err
+			}
+		}
+		res, err := s.exec(ctx, tx, `UPDATE core_state SET dirty = ? WHERE core = ? AND patient = ? AND (dirty IS NULL OR dirty > ?)`,
+			micros(at), core, patient, micros(at))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return false, false, fmt.Errorf("poke %s %s: %w", core, patient, err)
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
+	if n > 0 {
 		return true, true, nil
 	}
 	var one int
@@ -443,4 +458,16 @@ func (s *Store) RetryDelivery(ctx context.Context, id int64, at time.Time) (stor
 		return store.Delivery{}, fmt.Errorf("retry delivery %d: %w", id, err)
 	}
 	return ds[0], nil
+}
+
+func (s *Store) MarkRecent(ctx context.Context, since, at time.Time) (int64, error) {
+	// The last million messages by id bound the scan (no index on processed_at: it would cost
+	// every completion); that is minutes of the busiest traffic.
+	res, err := s.exec(ctx, s.w, `UPDATE core_state SET dirty = ? WHERE (dirty IS NULL OR dirty > ?) AND patient IN
+		(SELECT DISTINCT patient_key FROM messages WHERE id > (SELECT COALESCE(MAX(id), 0) - 1000000 FROM messages) AND processed_at >= ?)`,
+		micros(at), micros(at), micros(since))
+	if err != nil {
+		return 0, fmt.Errorf("mark recent: %w", err)
+	}
+	return res.RowsAffected()
 }

@@ -164,6 +164,9 @@ type CoreStore interface {
 	// whether the core has a state for the patient (false: nothing was marked) and whether the
 	// mark moved.
 	Poke(ctx context.Context, core, patient string, at time.Time) (exists, moved bool, err error)
+	// MarkRecent marks due at at the cores of every patient with a message processed since:
+	// at a start, it recovers the marks a crash may have lost.
+	MarkRecent(ctx context.Context, since, at time.Time) (int64, error)
 
 	Record(ctx context.Context, kind, id string) (Record, error)
 	Records(ctx context.Context, f RecordFilter) ([]Record, error)
