@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,8 +79,13 @@ type Runner struct {
 	log   *slog.Logger
 
 	coalesce time.Duration
-	runs     *prometheus.HistogramVec
-	saves    *prometheus.CounterVec
+	// marks remembers the coalescing marks this process set (core + patient → when due), so
+	// that a patient's stream of messages pokes the store once per window, not per message.
+	// A core's run for the patient forgets its mark; a mark whose time passed is not trusted.
+	marksMu sync.Mutex
+	marks   map[string]time.Time
+	runs    *prometheus.HistogramVec
+	saves   *prometheus.CounterVec
 }
 
 // Options configure a Runner.
@@ -109,7 +115,7 @@ func New(st Store, cores []Named, opts Options) *Runner {
 		opts.Coalesce = 10 * time.Second
 	}
 	r := &Runner{cores: cores, store: st, sched: opts.Scheduler, note: opts.Notifier, now: opts.Now, log: opts.Logger,
-		coalesce: opts.Coalesce,
+		coalesce: opts.Coalesce, marks: map[string]time.Time{},
 		runs: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lujing_clinical_run_seconds",
 			Help: "Time of one core's run for one patient: read its state, apply, store.", Buckets: prometheus.ExponentialBuckets(0.0002, 2.5, 12)}, []string{"core"}),
 		saves: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lujing_clinical_saves_total",
@@ -177,9 +183,24 @@ func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds 
 				continue
 			}
 			at := now.Add(r.coalesce)
+			mk := c.Name + "|" + key
+			r.marksMu.Lock()
+			marked, ok := r.marks[mk]
+			r.marksMu.Unlock()
+			if ok && marked.After(now) {
+				continue // marked already, its timer set
+			}
 			exists, moved, err := r.store.Poke(ctx, c.Name, key, at)
 			if err != nil {
 				return err
+			}
+			if exists {
+				r.marksMu.Lock()
+				if len(r.marks) > 100_000 {
+					clear(r.marks) // a memo only: the store has the marks
+				}
+				r.marks[mk] = at
+				r.marksMu.Unlock()
 			}
 			switch {
 			case !exists:
@@ -213,6 +234,9 @@ func (r *Runner) runCores(ctx context.Context, key string, cores []Named) error 
 }
 
 func (r *Runner) runCore(ctx context.Context, c Named, in pathways.Input) error {
+	r.marksMu.Lock()
+	delete(r.marks, c.Name+"|"+in.Patient.Ref)
+	r.marksMu.Unlock()
 	start := time.Now()
 	defer func() { r.runs.WithLabelValues(c.Name).Observe(time.Since(start).Seconds()) }()
 	for attempt := 0; ; attempt++ {
