@@ -74,3 +74,26 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunCriticalValues is the run after a new lab result: the critical-value core only
+// (the others are coalesced), for a patient with a whole colon cancer stay.
+func BenchmarkRunCriticalValues(b *testing.B) {
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	patient := storeStory(b, st)
+	cv, _ := criticalvalue.New(nil)
+	r := New(st, []Named{{Name: "criticalvalue", Core: cv, Urgent: criticalvalue.Triggers}}, Options{})
+	if err := r.Run(ctx, patient); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := r.Run(ctx, patient); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lujing-health/lujing/adapters/store"
 	"github.com/lujing-health/lujing/mapping"
 	"github.com/lujing-health/lujing/pathways"
@@ -41,6 +43,9 @@ type Store interface {
 	SaveCore(ctx context.Context, s store.CoreSave) ([]store.StreamEvent, error)
 	Record(ctx context.Context, kind, id string) (store.Record, error)
 	Wakes(ctx context.Context, limit int) ([]store.CoreState, error)
+	PatientCores(ctx context.Context, patient string) ([]store.CoreState, error)
+	Poke(ctx context.Context, core, patient string, at time.Time) (exists, moved bool, err error)
+	MarkRecent(ctx context.Context, since, at time.Time) (int64, error)
 }
 
 // Scheduler runs a key again at a time (the queue).
@@ -75,9 +80,13 @@ type Runner struct {
 	log   *slog.Logger
 
 	coalesce time.Duration
-	mu       sync.Mutex
-	lastRun  map[string]time.Time // patient → when its deferred cores last ran here
-	pending  map[string]bool      // patient → a deferred run is scheduled
+	// marks remembers the coalescing marks this process set (core + patient → when due), so
+	// that a patient's stream of messages pokes the store once per window, not per message.
+	// A core's run for the patient forgets its mark; a mark whose time passed is not trusted.
+	marksMu sync.Mutex
+	marks   map[string]time.Time
+	runs    *prometheus.HistogramVec
+	saves   *prometheus.CounterVec
 }
 
 // Options configure a Runner.
@@ -86,8 +95,13 @@ type Options struct {
 	Notifier  Notifier
 	Now       func() time.Time
 	Logger    *slog.Logger
-	// Coalesce is how long deferred cores' runs for one patient are gathered; default 2 s.
+	// Coalesce is how long deferred cores' runs for one patient are gathered; default 10 s:
+	// a pathway item or a follow-up schedule a few seconds late harms no one, and a patient
+	// whose data keeps arriving (a lab run, a busy HIS) then costs six runs a minute, not one
+	// per message.
 	Coalesce time.Duration
+	// Registerer takes the runner's metrics; nil: not registered.
+	Registerer prometheus.Registerer
 }
 
 // New returns a runner of the cores, in order.
@@ -99,10 +113,18 @@ func New(st Store, cores []Named, opts Options) *Runner {
 		opts.Logger = slog.Default()
 	}
 	if opts.Coalesce <= 0 {
-		opts.Coalesce = 2 * time.Second
+		opts.Coalesce = 10 * time.Second
 	}
-	return &Runner{cores: cores, store: st, sched: opts.Scheduler, note: opts.Notifier, now: opts.Now, log: opts.Logger,
-		coalesce: opts.Coalesce, lastRun: map[string]time.Time{}, pending: map[string]bool{}}
+	r := &Runner{cores: cores, store: st, sched: opts.Scheduler, note: opts.Notifier, now: opts.Now, log: opts.Logger,
+		coalesce: opts.Coalesce, marks: map[string]time.Time{},
+		runs: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lujing_clinical_run_seconds",
+			Help: "Time of one core's run for one patient: read its state, apply, store.", Buckets: prometheus.ExponentialBuckets(0.0002, 2.5, 12)}, []string{"core"}),
+		saves: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lujing_clinical_saves_total",
+			Help: "Core runs and actions that changed something and were stored."}, []string{"core"})}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(r.runs, r.saves)
+	}
+	return r
 }
 
 // Core returns the core of that name, nil when there is none.
@@ -118,64 +140,93 @@ func (r *Runner) Core(name string) Core {
 // Run runs every core for the patient key. Keys that are not patients ("Organization/x") have
 // nothing to run.
 func (r *Runner) Run(ctx context.Context, key string) error {
-	return r.run(ctx, key, true, nil)
-}
-
-// AfterWork is the worker's after-hook. A delivery that applied messages but produced no
-// events changes nothing the cores read: nothing runs. A delivery with new events runs the
-// cores those kinds are urgent for at once, and the others at most once per Coalesce
-// (scheduling a run for the rest). A delivery that applied nothing — a timer, a deferred
-// run — runs all.
-func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds []string) error {
-	if messages > 0 && len(kinds) == 0 {
-		return nil
-	}
-	all := messages == 0
-	if !all {
-		now := r.now()
-		r.mu.Lock()
-		last, ran := r.lastRun[key]
-		switch {
-		case !ran || now.Sub(last) >= r.coalesce:
-			all = true
-		case r.pending[key] || r.sched == nil:
-		default:
-			r.pending[key] = true
-			at := last.Add(r.coalesce)
-			r.mu.Unlock()
-			if err := r.sched.Schedule(ctx, "defer:"+key, key, at); err != nil {
-				r.mu.Lock()
-				delete(r.pending, key)
-				r.mu.Unlock()
-				return err
-			}
-			r.mu.Lock()
-		}
-		r.mu.Unlock()
-	}
-	return r.run(ctx, key, all, kinds)
-}
-
-func (r *Runner) run(ctx context.Context, key string, all bool, kinds []string) error {
 	if !strings.HasPrefix(key, "Patient/") || len(r.cores) == 0 {
 		return nil
 	}
-	if !all && !slices.ContainsFunc(r.cores, func(c Named) bool {
-		return slices.ContainsFunc(kinds, func(k string) bool { return slices.Contains(c.Urgent, k) })
-	}) {
-		return nil // nothing urgent: the deferred run is scheduled
+	return r.runCores(ctx, key, r.cores)
+}
+
+// AfterWork is the worker's after-hook.
+//
+// A delivery that applied messages but produced no events changes nothing the cores read:
+// nothing runs. New events run at once the cores those kinds are urgent for; for the other
+// cores the run is coalesced: marked due (core_state.dirty) Coalesce from now, keeping an
+// earlier mark, with a timer — a patient's burst of data then costs one run, not one per
+// message. A core that never ran for the patient runs at once.
+//
+// A delivery that applied nothing — a timer, or a key published again whose messages an
+// earlier delivery already took — runs the cores that are due (wake or dirty passed), read
+// from the store, so any replica's timer finds the work another marked.
+func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds []string) error {
+	if !strings.HasPrefix(key, "Patient/") || len(r.cores) == 0 {
+		return nil
 	}
+	if messages > 0 && len(kinds) == 0 {
+		return nil
+	}
+	now := r.now()
+	var run []Named
+	if messages == 0 {
+		states, err := r.store.PatientCores(ctx, key)
+		if err != nil {
+			return err
+		}
+		for _, c := range r.cores {
+			i := slices.IndexFunc(states, func(s store.CoreState) bool { return s.Core == c.Name })
+			if i >= 0 && !states[i].Due().IsZero() && !states[i].Due().After(now) {
+				run = append(run, c)
+			}
+		}
+	} else {
+		for _, c := range r.cores {
+			if slices.ContainsFunc(kinds, func(k string) bool { return slices.Contains(c.Urgent, k) }) {
+				run = append(run, c)
+				continue
+			}
+			at := now.Add(r.coalesce)
+			mk := c.Name + "|" + key
+			r.marksMu.Lock()
+			marked, ok := r.marks[mk]
+			r.marksMu.Unlock()
+			if ok && marked.After(now) {
+				continue // marked already, its timer set
+			}
+			exists, moved, err := r.store.Poke(ctx, c.Name, key, at)
+			if err != nil {
+				return err
+			}
+			if exists {
+				r.marksMu.Lock()
+				if len(r.marks) > 100_000 {
+					clear(r.marks) // a memo only: the store has the marks
+				}
+				r.marks[mk] = at
+				r.marksMu.Unlock()
+			}
+			switch {
+			case !exists:
+				run = append(run, c)
+			case moved && r.sched != nil:
+				if err := r.sched.Schedule(ctx, "dirty:"+c.Name+":"+key, key, at); err != nil {
+					// The mark is stored: Reschedule at the next start, or the next event, finds it.
+					r.log.Warn("schedule coalesced run", "core", c.Name, "err", err)
+				}
+			}
+		}
+	}
+	if len(run) == 0 {
+		return nil
+	}
+	return r.runCores(ctx, key, run)
+}
+
+// runCores runs the cores for the patient on one reading of the events.
+func (r *Runner) runCores(ctx context.Context, key string, cores []Named) error {
 	in, err := r.input(ctx, key)
 	if err != nil {
 		return err
 	}
-	if all {
-		r.ranDeferred(key)
-	}
-	for _, c := range r.cores {
-		if !all && !slices.ContainsFunc(kinds, func(k string) bool { return slices.Contains(c.Urgent, k) }) {
-			continue
-		}
+	for _, c := range cores {
 		if err := r.runCore(ctx, c, in); err != nil {
 			return err
 		}
@@ -183,26 +234,16 @@ func (r *Runner) run(ctx context.Context, key string, all bool, kinds []string) 
 	return nil
 }
 
-// ranDeferred notes that the deferred cores ran for the patient, forgetting patients not seen
-// for a while so that the map stays small.
-func (r *Runner) ranDeferred(key string) {
-	now := r.now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.lastRun[key] = now
-	delete(r.pending, key)
-	if len(r.lastRun) > 10000 {
-		for k, t := range r.lastRun {
-			if now.Sub(t) > r.coalesce && !r.pending[k] {
-				delete(r.lastRun, k)
-			}
-		}
-	}
-}
-
 func (r *Runner) runCore(ctx context.Context, c Named, in pathways.Input) error {
+	r.marksMu.Lock()
+	delete(r.marks, c.Name+"|"+in.Patient.Ref)
+	r.marksMu.Unlock()
+	start := time.Now()
+	defer func() { r.runs.WithLabelValues(c.Name).Observe(time.Since(start).Seconds()) }()
 	for attempt := 0; ; attempt++ {
-		_, err := r.cycle(ctx, c.Name, in.Patient, func(state json.RawMessage, now time.Time) (pathways.Outcome, error) {
+		// A run's own saves need not wait for the disk: the events it read are stored, and the
+		// next run recomputes the same; a save with stream events always does (SaveCore).
+		_, err := r.cycle(ctx, c.Name, in.Patient, false, func(state json.RawMessage, now time.Time) (pathways.Outcome, error) {
 			in.Now = now
 			return c.Core.Apply(state, in)
 		})
@@ -226,7 +267,7 @@ func (r *Runner) Act(ctx context.Context, core, patient string, fn func(state js
 		return pathways.Outcome{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		out, err := r.cycle(ctx, core, in.Patient, fn)
+		out, err := r.cycle(ctx, core, in.Patient, true, fn) // a clinician's action is on disk before the answer
 		if errors.Is(err, store.ErrConflict) && attempt < 5 {
 			continue
 		}
@@ -235,7 +276,7 @@ func (r *Runner) Act(ctx context.Context, core, patient string, fn func(state js
 }
 
 // cycle reads the state, applies fn, and stores the outcome unless it changes nothing.
-func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, fn func(json.RawMessage, time.Time) (pathways.Outcome, error)) (pathways.Outcome, error) {
+func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, durable bool, fn func(json.RawMessage, time.Time) (pathways.Outcome, error)) (pathways.Outcome, error) {
 	prev, err := r.store.CoreState(ctx, core, p.Ref)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return pathways.Outcome{}, err
@@ -254,15 +295,17 @@ func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, fn 
 		r.log.Warn("core wake not in the future", "core", core, "wake", out.Wake, "now", now)
 		out.Wake = now.Add(time.Second)
 	}
-	save := store.CoreSave{Core: core, Patient: p.Ref, Version: prev.Version, State: out.State, Wake: out.Wake}
+	// A run read every event stored before it: its save clears a coalesced mark. An action
+	// (durable) read no events, and leaves the mark for the run it waits for.
+	save := store.CoreSave{Core: core, Patient: p.Ref, Version: prev.Version, State: out.State, Wake: out.Wake, Durable: durable, Clean: !durable}
 	for _, rec := range out.Records {
 		save.Records = append(save.Records, store.Record{Kind: rec.Kind, ID: rec.ID, Patient: p.Ref, Encounter: rec.Encounter,
 			Department: rec.Department, Status: rec.Status, Hospital: p.Hospital, Opened: rec.Opened, Closed: rec.Closed, Body: rec.Body,
 			Measures: measures(rec.Measures, p)})
 	}
 	save.Digest = digest(save)
-	if len(out.Notices) == 0 && prev.Version > 0 && save.Digest == prev.Digest {
-		return out, ferr // nothing changed: no write
+	if len(out.Notices) == 0 && prev.Version > 0 && save.Digest == prev.Digest && (durable || prev.Dirty.IsZero()) {
+		return out, ferr // nothing changed (and no mark to clear): no write
 	}
 	for _, n := range out.Notices {
 		save.Events = append(save.Events, store.StreamEvent{Name: n.Name, Record: n.Record, Patient: n.Patient,
@@ -272,6 +315,7 @@ func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, fn 
 	if err != nil {
 		return out, err
 	}
+	r.saves.WithLabelValues(core).Inc()
 	if len(evs) > 0 && r.note != nil {
 		r.note.Published(evs[len(evs)-1].ID)
 	}
@@ -325,12 +369,18 @@ func (r *Runner) Reschedule(ctx context.Context) (int, error) {
 	if r.sched == nil {
 		return 0, nil
 	}
+	// Marks are written without waiting for the disk; a crash may have lost the last ones.
+	// The patients processed in the minutes before this start are run again to be sure.
+	now := r.now()
+	if _, err := r.store.MarkRecent(ctx, now.Add(-10*time.Minute), now); err != nil {
+		return 0, err
+	}
 	wakes, err := r.store.Wakes(ctx, 1_000_000)
 	if err != nil {
 		return 0, err
 	}
 	for _, w := range wakes {
-		if err := r.sched.Schedule(ctx, "core:"+w.Core+":"+w.Patient, w.Patient, w.Wake); err != nil {
+		if err := r.sched.Schedule(ctx, "core:"+w.Core+":"+w.Patient, w.Patient, w.Due()); err != nil {
 			return 0, fmt.Errorf("reschedule %s: %w", w.Core, err)
 		}
 	}

@@ -185,34 +185,46 @@ func TestAfterWorkCoalescesDeferredCores(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	now := t0
 	urgent, deferred := &calls{}, &calls{}
 	sc := &sched{set: map[string]time.Time{}}
 	r := New(st, []Named{{Name: "u", Core: urgent, Urgent: []string{"result"}}, {Name: "d", Core: deferred}},
 		Options{Scheduler: sc, Now: func() time.Time { return now }, Coalesce: 2 * time.Second})
-	step := func(d time.Duration, messages int, kinds []string, wantU, wantD int) {
+	step := func(at time.Duration, messages int, kinds []string, wantU, wantD int) {
 		t.Helper()
-		now = now.Add(d)
+		now = t0.Add(at)
 		if err := r.AfterWork(ctx, "Patient/p", messages, kinds); err != nil {
 			t.Fatal(err)
 		}
 		if urgent.n != wantU || deferred.n != wantD {
-			t.Fatalf("after %v: urgent ran %d, deferred %d; want %d, %d", d, urgent.n, deferred.n, wantU, wantD)
+			t.Fatalf("at +%v: urgent ran %d, deferred %d; want %d, %d", at, urgent.n, deferred.n, wantU, wantD)
 		}
 	}
 	res, ord := []string{"result"}, []string{"ordered"}
 	step(0, 3, nil, 0, 0)                    // messages without events: nothing to run
-	step(0, 1, res, 1, 1)                    // first new events: everything
-	step(500*time.Millisecond, 1, res, 2, 1) // within the window: urgent only, a run scheduled
-	if at := sc.set["defer:Patient/p→Patient/p"]; !at.Equal(now.Add(1500 * time.Millisecond)) {
-		t.Fatalf("deferred run scheduled at %v", at)
+	step(0, 1, res, 1, 1)                    // a new patient: every core runs once
+	step(500*time.Millisecond, 1, res, 2, 1) // urgent runs; the other is marked due in 2 s
+	if at := sc.set["dirty:d:Patient/p→Patient/p"]; !at.Equal(t0.Add(2500 * time.Millisecond)) {
+		t.Fatalf("coalesced run scheduled at %v", at)
 	}
-	delete(sc.set, "defer:Patient/p→Patient/p")
-	step(250*time.Millisecond, 1, ord, 2, 1) // not urgent for u: nothing runs now
-	step(250*time.Millisecond, 1, res, 3, 1) // still pending: not scheduled again
-	if len(sc.set) != 0 {
-		t.Fatalf("scheduled again: %v", sc.set)
+	delete(sc.set, "dirty:d:Patient/p→Patient/p")
+	step(750*time.Millisecond, 1, ord, 2, 1) // not urgent for u: u is marked too; d keeps its earlier mark
+	if len(sc.set) != 1 || !sc.set["dirty:u:Patient/p→Patient/p"].Equal(t0.Add(2750*time.Millisecond)) {
+		t.Fatalf("scheduled: %v", sc.set)
 	}
-	step(time.Second, 0, nil, 4, 2)   // the scheduled delivery: everything
-	step(2*time.Second, 1, ord, 5, 3) // a new window
+	step(time.Second, 0, nil, 2, 1)           // a delivery before any mark is due: nothing
+	step(2500*time.Millisecond, 0, nil, 2, 2) // d's timer: d runs, once
+	step(2750*time.Millisecond, 0, nil, 3, 2) // u's
+	step(3*time.Second, 0, nil, 3, 2)         // the marks were cleared
+	if cs, _ := st.CoreState(ctx, "d", "Patient/p"); !cs.Dirty.IsZero() {
+		t.Fatalf("mark not cleared: %v", cs.Dirty)
+	}
+	// The mark survives a restart: a new runner's Reschedule sets the timer again.
+	step(4*time.Second, 1, ord, 3, 2)
+	sc2 := &sched{set: map[string]time.Time{}}
+	if n, err := New(st, []Named{{Name: "d", Core: deferred}}, Options{Scheduler: sc2}).Reschedule(ctx); err != nil || n != 2 ||
+		!sc2.set["core:d:Patient/p→Patient/p"].Equal(t0.Add(6*time.Second)) {
+		t.Fatalf("reschedule: %d %v %v", n, err, sc2.set)
+	}
 }

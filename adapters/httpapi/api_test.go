@@ -32,6 +32,7 @@ type env struct {
 	srv    *httptest.Server
 	store  *sqlstore.Store
 	tokens map[store.Role]string
+	api    *httpapi.Server
 }
 
 func newEnv(t *testing.T, maxBody int64) *env {

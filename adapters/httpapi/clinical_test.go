@@ -84,7 +84,7 @@ func newClinicalEnv(t *testing.T) *env {
 		Quality:  &httpapi.Quality{Measures: st, Settings: qc.Config()}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(func() { api.CloseStreams(); srv.Close(); cancel(); wg.Wait(); q.Close() })
-	e := &env{t: t, srv: srv, store: st, tokens: map[store.Role]string{}}
+	e := &env{t: t, srv: srv, store: st, tokens: map[store.Role]string{}, api: api}
 	for _, r := range []store.Role{store.RoleIntegration, store.RoleClinician, store.RoleQC, store.RoleAdmin} {
 		secret := "secret-" + string(r)
 		if err := st.CreateToken(ctx, store.Token{ID: string(r), Name: "t-" + string(r), Role: r, Source: "lis",
@@ -626,5 +626,39 @@ func TestPathwaysEndToEnd(t *testing.T) {
 	}
 	if r := e.do("GET", "/api/v1/pathways", store.RoleQC, "", ""); r.status != 200 || !strings.Contains(string(r.body), "colon-cancer") {
 		t.Fatalf("pathways list: %d %s", r.status, r.body)
+	}
+}
+
+// TestOpenAPICoversEveryRoute: every native route is in /api/v1/openapi.json, and the document
+// names no route that does not exist.
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	e := newClinicalEnv(t)
+	r := e.do("GET", "/api/v1/openapi.json", store.RoleClinician, "", "")
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(r.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	routed := map[string]bool{}
+	for _, rt := range e.api.Routes() {
+		if !strings.HasPrefix(strings.SplitN(rt, " ", 2)[1], "/api/v1/") {
+			continue
+		}
+		routed[rt] = true
+		if !documented[rt] {
+			t.Errorf("%s is not in openapi.json", rt)
+		}
+	}
+	for d := range documented {
+		if !routed[d] {
+			t.Errorf("openapi.json documents %s, which is not routed", d)
+		}
 	}
 }

@@ -16,8 +16,14 @@ import (
 func (s *Server) metadata(c echo.Context) error {
 	types := resource.Types()
 	res := make([]map[string]any, 0, len(types))
+	views := map[string]string{
+		"Task":           "Also the closed loop of each critical value (focus: the result) and each follow-up contact, read by their record ids.",
+		"CarePlan":       "Also each patient's pathway instance (instantiatesCanonical: the PlanDefinition) and follow-up schedule (category follow-up).",
+		"Communication":  "Also each delivery of a critical value (notification, escalations).",
+		"PlanDefinition": "Also each localized clinical pathway (type clinical-protocol), by pathway id.",
+	}
 	for _, t := range types {
-		res = append(res, map[string]any{
+		r := map[string]any{
 			"type": t,
 			"interaction": []map[string]string{
 				{"code": "read"}, {"code": "create"}, {"code": "update"},
@@ -28,7 +34,15 @@ func (s *Server) metadata(c echo.Context) error {
 			"conditionalCreate": true,
 			"conditionalUpdate": true,
 			"conditionalDelete": "single",
-		})
+		}
+		if doc, ok := views[t]; ok && s.cfg.Clinical != nil {
+			r["documentation"] = doc
+			if t != "PlanDefinition" {
+				r["interaction"] = append(r["interaction"].([]map[string]string), map[string]string{"code": "search-type"})
+				r["searchParam"] = []map[string]string{{"name": "patient", "type": "reference", "documentation": "the patient's records seen as " + t}}
+			}
+		}
+		res = append(res, r)
 	}
 	cs := map[string]any{
 		"resourceType": "CapabilityStatement",

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -66,6 +67,8 @@ type Config struct {
 	// OnConfigChange runs after a configuration document (a code map…) was stored, so that
 	// the mapping picks it up.
 	OnConfigChange func(ctx context.Context) error
+	// Web is the web workspace, served under /ui; nil serves none (see web.go).
+	Web WebUI
 }
 
 // Server is the HTTP API.
@@ -166,7 +169,25 @@ func New(cfg Config) *Server {
 		api.GET("/webhook-deliveries", s.listDeliveries, s.auth(store.RoleAdmin))
 		api.POST("/webhook-deliveries/:id/retry", s.retryDelivery, s.auth(store.RoleAdmin))
 	}
+	if cfg.Web != nil {
+		s.mountWeb(cfg.Web)
+	}
 	return s
+}
+
+// Routes lists the routes as "METHOD /path/{param}", for documentation checks.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.echo.Routes() {
+		parts := strings.Split(r.Path, "/")
+		for i, p := range parts {
+			if strings.HasPrefix(p, ":") {
+				parts[i] = "{" + p[1:] + "}"
+			}
+		}
+		out = append(out, r.Method+" "+strings.Join(parts, "/"))
+	}
+	return out
 }
 
 // ServeHTTP makes the Server an http.Handler.

@@ -2,6 +2,7 @@ package livestream
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -46,9 +47,9 @@ func TestPoll(t *testing.T) {
 		h := NewHub(0)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		var stored int64
-		go h.Poll(ctx, 500*time.Millisecond, func(context.Context) (int64, error) { return stored, nil })
-		stored = 7 // another replica stored events
+		var stored atomic.Int64
+		go h.Poll(ctx, 500*time.Millisecond, func(context.Context) (int64, error) { return stored.Load(), nil })
+		stored.Store(7) // another replica stored events
 		start := time.Now()
 		if n, _ := h.Wait(t.Context(), 0); n != 7 {
 			t.Fatalf("head %d", n)

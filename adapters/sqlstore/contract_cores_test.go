@@ -202,3 +202,78 @@ func testStreamAndDeliveries(t *testing.T, s *Store) {
 		t.Fatalf("after deleting w2: %d due, want 10 (w1's, one retried, one delivered)", len(due))
 	}
 }
+
+func testCorePoke(t *testing.T, s *Store) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	if exists, moved, err := s.Poke(ctx, "cp", "Patient/q", t0); err != nil || exists || moved {
+		t.Fatalf("poke without state: %v %v %v", exists, moved, err)
+	}
+	if _, err := s.SaveCore(ctx, store.CoreSave{Core: "cp", Patient: "Patient/q", State: []byte(`{}`), Wake: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct {
+		at            time.Time
+		exists, moved bool
+		dirty         time.Time
+	}{
+		{t0.Add(10 * time.Minute), true, true, t0.Add(10 * time.Minute)},
+		{t0.Add(20 * time.Minute), true, false, t0.Add(10 * time.Minute)}, // an earlier mark stays
+		{t0.Add(5 * time.Minute), true, true, t0.Add(5 * time.Minute)},
+	} {
+		exists, moved, err := s.Poke(ctx, "cp", "Patient/q", c.at)
+		cs, _ := s.CoreState(ctx, "cp", "Patient/q")
+		if err != nil || exists != c.exists || moved != c.moved || !cs.Dirty.Equal(c.dirty) || !cs.Due().Equal(c.dirty) {
+			t.Fatalf("poke %d: %v %v %v, dirty %v due %v", i, exists, moved, err, cs.Dirty, cs.Due())
+		}
+	}
+	pc, err := s.PatientCores(ctx, "Patient/q")
+	if err != nil || len(pc) != 1 || !pc[0].Dirty.Equal(t0.Add(5*time.Minute)) || !pc[0].Wake.Equal(t0.Add(time.Hour)) || pc[0].State != nil {
+		t.Fatalf("patient cores %+v %v", pc, err)
+	}
+	// An action's save keeps the mark; a run's clears it.
+	cs, _ := s.CoreState(ctx, "cp", "Patient/q")
+	if _, err := s.SaveCore(ctx, store.CoreSave{Core: "cp", Patient: "Patient/q", Version: cs.Version, State: []byte(`{"a":1}`), Durable: true}); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ = s.CoreState(ctx, "cp", "Patient/q"); cs.Dirty.IsZero() {
+		t.Fatal("an action's save cleared the mark")
+	}
+	if _, err := s.SaveCore(ctx, store.CoreSave{Core: "cp", Patient: "Patient/q", Version: cs.Version, State: []byte(`{"a":2}`), Clean: true}); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ = s.CoreState(ctx, "cp", "Patient/q"); !cs.Dirty.IsZero() || !cs.Due().IsZero() {
+		t.Fatalf("a run's save left the mark: %+v", cs)
+	}
+	wakes, _ := s.Wakes(ctx, 100)
+	for _, w := range wakes {
+		if w.Patient == "Patient/q" {
+			t.Fatalf("a state with neither wake nor mark among the wakes: %+v", w)
+		}
+	}
+}
+
+func testMarkRecent(t *testing.T, s *Store) {
+	ctx := t.Context()
+	res := accept(t, s, res("Observation", "mr1", "h1"))
+	if _, err := s.CompleteAll(ctx, []store.Completion{{MessageID: res[0].MessageID, Status: store.StatusProcessed}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveCore(ctx, store.CoreSave{Core: "cp", Patient: "Patient/p1", State: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveCore(ctx, store.CoreSave{Core: "cp", Patient: "Patient/other", State: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(time.Second).UTC().Truncate(time.Microsecond)
+	n, err := s.MarkRecent(ctx, time.Now().Add(-time.Minute), at)
+	if err != nil || n != 1 {
+		t.Fatalf("marked %d, %v; want the one patient processed in the last minute", n, err)
+	}
+	if cs, _ := s.CoreState(ctx, "cp", "Patient/p1"); !cs.Dirty.Equal(at) {
+		t.Fatalf("dirty %v, want %v", cs.Dirty, at)
+	}
+	if cs, _ := s.CoreState(ctx, "cp", "Patient/other"); !cs.Dirty.IsZero() {
+		t.Fatalf("a patient with nothing recent was marked")
+	}
+}

@@ -53,6 +53,8 @@ func runContract(t *testing.T, open func(t *testing.T) *Store) {
 		{"TimesUTC", testTimesUTC},
 		{"CoreSave", testCoreSave},
 		{"Measures", testMeasures},
+		{"CorePoke", testCorePoke},
+		{"MarkRecent", testMarkRecent},
 		{"StreamAndDeliveries", testStreamAndDeliveries},
 		{"Ping", func(t *testing.T, s *Store) {
 			if err := s.Ping(t.Context()); err != nil {

@@ -20,16 +20,16 @@ const streamLock1, streamLock2 = 0x4c756a69, 2
 
 func (s *Store) CoreState(ctx context.Context, core, patient string) (store.CoreState, error) {
 	c := store.CoreState{Core: core, Patient: patient}
-	var wake sql.NullInt64
-	err := s.queryRow(ctx, s.r, `SELECT state, version, wake, digest FROM core_state WHERE core = ? AND patient = ?`, core, patient).
-		Scan(&c.State, &c.Version, &wake, &c.Digest)
+	var wake, dirty sql.NullInt64
+	err := s.queryRow(ctx, s.r, `SELECT state, version, wake, digest, dirty FROM core_state WHERE core = ? AND patient = ?`, core, patient).
+		Scan(&c.State, &c.Version, &wake, &c.Digest, &dirty)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("core state %s %s: %w", core, patient, store.ErrNotFound)
 	}
 	if err != nil {
 		return c, fmt.Errorf("core state: %w", err)
 	}
-	c.Wake = fromNullMicros(wake)
+	c.Wake, c.Dirty = fromNullMicros(wake), fromNullMicros(dirty)
 	return c, nil
 }
 
@@ -37,6 +37,12 @@ func (s *Store) SaveCore(ctx context.Context, c store.CoreSave) ([]store.StreamE
 	events := append([]store.StreamEvent(nil), c.Events...)
 	at := now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.d.postgres() && !c.Durable && len(events) == 0 {
+			// Derived state the next run recomputes: do not wait for the WAL flush.
+			if _, err := s.exec(ctx, tx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return err
+			}
+		}
 		if c.Version == 0 {
 			_, err := s.exec(ctx, tx, `INSERT INTO core_state (core, patient, state, version, wake, digest) VALUES (?, ?, ?, 1, ?, ?)`,
 				c.Core, c.Patient, c.State, nullMicros(c.Wake), c.Digest)
@@ -47,7 +53,11 @@ func (s *Store) SaveCore(ctx context.Context, c store.CoreSave) ([]store.StreamE
 				return err
 			}
 		} else {
-			res, err := s.exec(ctx, tx, `UPDATE core_state SET state = ?, version = version + 1, wake = ?, digest = ?
+			clean := ""
+			if c.Clean {
+				clean = ", dirty = NULL"
+			}
+			res, err := s.exec(ctx, tx, `UPDATE core_state SET state = ?, version = version + 1, wake = ?, digest = ?`+clean+`
 				WHERE core = ? AND patient = ? AND version = ?`, c.State, nullMicros(c.Wake), c.Digest, c.Core, c.Patient, c.Version)
 			if err != nil {
 				return err
@@ -140,22 +150,65 @@ func contains(list []string, s string) bool {
 }
 
 func (s *Store) Wakes(ctx context.Context, limit int) ([]store.CoreState, error) {
-	rows, err := s.query(ctx, s.r, `SELECT core, patient, version, wake FROM core_state WHERE wake IS NOT NULL ORDER BY wake LIMIT ?`, limitOr(limit, 10000))
+	return s.coreStates(ctx, `WHERE wake IS NOT NULL OR dirty IS NOT NULL LIMIT ?`, limitOr(limit, 10000))
+}
+
+func (s *Store) PatientCores(ctx context.Context, patient string) ([]store.CoreState, error) {
+	return s.coreStates(ctx, `WHERE patient = ? ORDER BY core`, patient)
+}
+
+func (s *Store) coreStates(ctx context.Context, where string, args ...any) ([]store.CoreState, error) {
+	rows, err := s.query(ctx, s.r, `SELECT core, patient, version, wake, dirty FROM core_state `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("wakes: %w", err)
+		return nil, fmt.Errorf("core states: %w", err)
 	}
 	defer rows.Close()
 	var out []store.CoreState
 	for rows.Next() {
 		var c store.CoreState
-		var wake int64
-		if err := rows.Scan(&c.Core, &c.Patient, &c.Version, &wake); err != nil {
-			return nil, fmt.Errorf("wakes: %w", err)
+		var wake, dirty sql.NullInt64
+		if err := rows.Scan(&c.Core, &c.Patient, &c.Version, &wake, &dirty); err != nil {
+			return nil, fmt.Errorf("core states: %w", err)
 		}
-		c.Wake = fromMicros(wake)
+		c.Wake, c.Dirty = fromNullMicros(wake), fromNullMicros(dirty)
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+func (s *Store) Poke(ctx context.Context, core, patient string, at time.Time) (bool, bool, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.d.postgres() {
+			// A mark lost in a crash is recovered at the next start (MarkRecent): no flush wait
+			// on every delivery.
+			if _, err := s.exec(ctx, tx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return err
+			}
+		}
+		res, err := s.exec(ctx, tx, `UPDATE core_state SET dirty = ? WHERE core = ? AND patient = ? AND (dirty IS NULL OR dirty > ?)`,
+			micros(at), core, patient, micros(at))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, false, fmt.Errorf("poke %s %s: %w", core, patient, err)
+	}
+	if n > 0 {
+		return true, true, nil
+	}
+	var one int
+	err = s.queryRow(ctx, s.r, `SELECT 1 FROM core_state WHERE core = ? AND patient = ?`, core, patient).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("poke %s %s: %w", core, patient, err)
+	}
+	return true, false, nil
 }
 
 const recordColumns = `kind, id, core, patient, encounter, department, status, hospital, opened, closed, body, updated_at`
@@ -408,4 +461,16 @@ func (s *Store) RetryDelivery(ctx context.Context, id int64, at time.Time) (stor
 		return store.Delivery{}, fmt.Errorf("retry delivery %d: %w", id, err)
 	}
 	return ds[0], nil
+}
+
+func (s *Store) MarkRecent(ctx context.Context, since, at time.Time) (int64, error) {
+	// The last million messages by id bound the scan (no index on processed_at: it would cost
+	// every completion); that is minutes of the busiest traffic.
+	res, err := s.exec(ctx, s.w, `UPDATE core_state SET dirty = ? WHERE (dirty IS NULL OR dirty > ?) AND patient IN
+		(SELECT DISTINCT patient_key FROM messages WHERE id > (SELECT COALESCE(MAX(id), 0) - 1000000 FROM messages) AND processed_at >= ?)`,
+		micros(at), micros(at), micros(since))
+	if err != nil {
+		return 0, fmt.Errorf("mark recent: %w", err)
+	}
+	return res.RowsAffected()
 }

@@ -23,6 +23,21 @@ type CoreState struct {
 	// Digest identifies what the run that saved it produced (state, records, wake), so that
 	// a run producing the same need not be written again.
 	Digest string
+	// Dirty is when a coalesced run is due: events arrived that the core has not read yet.
+	// Zero when none waits.
+	Dirty time.Time
+}
+
+// Due is when the core must run for the patient next: the earlier of Wake and Dirty; zero
+// when neither is set.
+func (c CoreState) Due() time.Time {
+	switch {
+	case c.Dirty.IsZero():
+		return c.Wake
+	case c.Wake.IsZero() || c.Dirty.Before(c.Wake):
+		return c.Dirty
+	}
+	return c.Wake
 }
 
 // Record is a row of a core's read side: a pathway instance, a critical value, a follow-up
@@ -135,6 +150,14 @@ type CoreSave struct {
 	// Records replace every record of the core and patient.
 	Records []Record
 	Events  []StreamEvent
+	// Clean clears Dirty: the run read every event stored before it started (a run of the
+	// runner, not a clinician's action on the state).
+	Clean bool
+	// Durable asks for the commit to be on disk before SaveCore returns. A save without it
+	// may be lost in a crash (PostgreSQL's asynchronous commit, a fraction of a second): fine
+	// for state the core recomputes from the events at its next run, not for a clinician's
+	// action or an event readers were told of.
+	Durable bool
 }
 
 // RecordFilter selects records. Empty fields do not filter.
@@ -201,9 +224,18 @@ type CoreStore interface {
 	// SaveCore stores a run; ErrConflict when the state changed since Version was read. It
 	// returns the events with their stream ids.
 	SaveCore(ctx context.Context, s CoreSave) ([]StreamEvent, error)
-	// Wakes returns the core states due to run again, soonest first (for rescheduling timers
-	// after a restart).
+	// Wakes returns the core states due to run again (wake or dirty set), soonest first (for
+	// rescheduling timers after a restart). State is not filled in.
 	Wakes(ctx context.Context, limit int) ([]CoreState, error)
+	// PatientCores returns every core state of a patient without State: what is due when.
+	PatientCores(ctx context.Context, patient string) ([]CoreState, error)
+	// Poke marks a core's run for the patient due at at (keeping an earlier mark) and reports
+	// whether the core has a state for the patient (false: nothing was marked) and whether the
+	// mark moved.
+	Poke(ctx context.Context, core, patient string, at time.Time) (exists, moved bool, err error)
+	// MarkRecent marks due at at the cores of every patient with a message processed since:
+	// at a start, it recovers the marks a crash may have lost.
+	MarkRecent(ctx context.Context, since, at time.Time) (int64, error)
 
 	Record(ctx context.Context, kind, id string) (Record, error)
 	Records(ctx context.Context, f RecordFilter) ([]Record, error)

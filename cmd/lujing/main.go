@@ -2,6 +2,7 @@
 //
 //	lujing serve [--demo]          run the service
 //	lujing token create|list|revoke
+//	lujing user create|list|disable|password
 //	lujing check FILE…             validate FHIR JSON, NDJSON and configuration files
 //	lujing bench                   drive a running server with generated hospital traffic
 //	lujing report                  add up several instances' QC reports into one table
@@ -28,6 +29,7 @@ const usage = `lujing — clinical pathways, critical values and follow-up from 
 Usage:
   lujing serve [flags]                 run the service (--demo for a synthetic ward)
   lujing token create|list|revoke      manage access tokens
+  lujing user create|list|disable      manage web workspace accounts
   lujing check FILE…                   validate FHIR JSON / NDJSON and configuration files
   lujing bench [flags]                 load a running server and print throughput and latency
   lujing report --from --to --hospital URL…   one provincial QC table from several instances
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout, stderr)
+	case "user":
+		err = cmdUser(ctx, args[1:], stdout, stderr)
 	case "check":
 		err = cmdCheck(ctx, args[1:], stdout, stderr)
 	case "bench":

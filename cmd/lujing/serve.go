@@ -77,6 +77,7 @@ type serveConfig struct {
 	zoneName   string
 	zone       *time.Location
 	mllp       mllpFlags // HL7 v2 over MLLP (mllp.go)
+	web        webFlags
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -100,6 +101,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.configDir, "config-dir", envOr("LUJING_CONFIG_DIR", ""),
 		"directory with critical-values.yaml, follow-up.yaml and pathways/*.yaml; absent files mean the shipped defaults (env LUJING_CONFIG_DIR)")
 	fs.StringVar(&cfg.zoneName, "zone", envOr("LUJING_ZONE", "Asia/Shanghai"), "the hospital's time zone: days of stay, dates in queries (env LUJING_ZONE)")
+	cfg.web.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -187,14 +189,18 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	if err != nil {
 		return fmt.Errorf("clinical configuration: %w", err)
 	}
-	runner := clinical.New(st, cs.named(), clinical.Options{Scheduler: q, Notifier: notifiers{hub, hooks}, Logger: log})
+	runner := clinical.New(st, cs.named(), clinical.Options{Scheduler: q, Notifier: notifiers{hub, hooks}, Logger: log, Registerer: reg})
 	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, Concurrency: cfg.workers, After: runner.AfterWork})
 	hl7, err := startMLLP(ctx, cfg.mllp, st, in, reg, log)
 	if err != nil {
 		return err
 	}
+	ui, err := cfg.web.build(st, nil, cfg.zone, log) // nil: no QC indicators wired yet (the quality page says so)
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody,
-		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks, Zone: cfg.zone,
+		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks, Zone: cfg.zone, Web: ui,
 		Clinical: &httpapi.Clinical{Actions: runner, CriticalValues: cs.cv, FollowUp: cs.fu, Pathways: cs.paths.Engine,
 			OnPathwayChange: cs.paths.Reload}, Quality: &httpapi.Quality{Measures: st, Settings: cs.qc.Config()}})
 
@@ -257,6 +263,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	}
 
 	if cfg.demo {
+		if err := runDemoUsers(ctx, st, cfg.store.dataDir, base, stdout); err != nil {
+			log.Error("demo accounts failed", "err", err)
+		}
 		if err := runDemo(ctx, st, in, cfg.store.dataDir, base, stdout); err != nil {
 			log.Error("demo setup failed", "err", err)
 		}

@@ -35,18 +35,21 @@ type RecordBody struct {
 	ClosedAt          *time.Time `json:"closed_at"`
 	RecalledAt        *time.Time `json:"recalled_at"`
 	RecallReason      string     `json:"recall_reason,omitempty"`
-	Department        string     `json:"department"`
-	DepartmentName    string     `json:"department_name,omitempty"`
-	DepartmentSystem  string     `json:"department_system,omitempty"`
-	Ward              string     `json:"ward,omitempty"`
-	Attending         string     `json:"attending,omitempty"`
-	Orderer           string     `json:"orderer,omitempty"`
-	Receiver          string     `json:"receiver,omitempty"`
-	ReadBack          string     `json:"read_back,omitempty"`
-	Physician         string     `json:"physician,omitempty"`
-	Action            string     `json:"action,omitempty"`
-	Results           []Member   `json:"results"`
-	Events            []Event    `json:"events"`
+	// Backfilled: history loaded long after its release, closed on arrival without
+	// notification (config backfill_after); not counted in the loop's indicators.
+	Backfilled       bool     `json:"backfilled,omitempty"`
+	Department       string   `json:"department"`
+	DepartmentName   string   `json:"department_name,omitempty"`
+	DepartmentSystem string   `json:"department_system,omitempty"`
+	Ward             string   `json:"ward,omitempty"`
+	Attending        string   `json:"attending,omitempty"`
+	Orderer          string   `json:"orderer,omitempty"`
+	Receiver         string   `json:"receiver,omitempty"`
+	ReadBack         string   `json:"read_back,omitempty"`
+	Physician        string   `json:"physician,omitempty"`
+	Action           string   `json:"action,omitempty"`
+	Results          []Member `json:"results"`
+	Events           []Event  `json:"events"`
 }
 
 // Code is a coding in a record.
@@ -106,6 +109,7 @@ func (e *Engine) rendered(r *rec) RecordBody {
 	if r.Recalled != nil {
 		b.RecalledAt, b.RecallReason = ptr(r.Recalled.At), r.Recalled.Reason
 	}
+	b.Backfilled = r.Backfilled
 	b.Events = e.events(r)
 	return b
 }

@@ -32,6 +32,11 @@ type Config struct {
 	NotifyWithin time.Duration
 	// HandleWithin is the same-day handling limit counted from acknowledgement; default 24 h.
 	HandleWithin time.Duration
+	// BackfillAfter: a critical result first seen more than this after its release is history
+	// being loaded (an interface catching up, an import), not a value someone must act on
+	// now: it is recorded closed, without notification or escalation, and left out of the
+	// loop's indicators. Default 24 h; 0 turns it off.
+	BackfillAfter time.Duration
 	// AutoClose closes a record when it is handled (default true): the API has no close
 	// endpoint of its own. With false, Close does it.
 	AutoClose bool
@@ -121,6 +126,7 @@ type file struct {
 	DedupWindow      string       `yaml:"dedup_window"`
 	NotifyWithin     string       `yaml:"notify_within"`
 	HandleWithin     string       `yaml:"handle_within"`
+	BackfillAfter    *string      `yaml:"backfill_after"`
 	AutoClose        *bool        `yaml:"auto_close"`
 	Routing          fileRouting  `yaml:"routing"`
 	Escalation       fileEscalate `yaml:"escalation"`
@@ -243,6 +249,10 @@ func parse(name string, data []byte) (*Config, []error) {
 	c.DedupWindow = dur("dedup_window", f.DedupWindow, 24*time.Hour, false)
 	c.NotifyWithin = dur("notify_within", f.NotifyWithin, 15*time.Minute, true)
 	c.HandleWithin = dur("handle_within", f.HandleWithin, 24*time.Hour, true)
+	c.BackfillAfter = 24 * time.Hour
+	if f.BackfillAfter != nil {
+		c.BackfillAfter = dur("backfill_after", *f.BackfillAfter, 0, false)
+	}
 
 	switch c.EmergencyRoute = f.Routing.Emergency; c.EmergencyRoute {
 	case "":

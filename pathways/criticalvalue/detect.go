@@ -61,71 +61,15 @@ func (e *Engine) detect(in pathways.Input) ([]candidate, []Skip) {
 	var reports []candidate // report-level flags, kept only when no member is critical
 	var reportMembers [][]string
 	for _, f := range pathways.Holding(in.Facts) {
-		switch f.Kind {
-		case mapping.KindResult:
-			var d mapping.ResultData
-			if pathways.Decode(f.Data, &d) != nil || !e.counts(d.Status) {
-				continue
-			}
-			base := candidate{fact: f, kind: "lab", result: f.Resource, status: d.Status, source: f.Source,
-				encounter: f.Encounter, released: released(f, d.Issued), basedOn: d.BasedOn}
-			if len(d.Members) > 0 && d.Value == nil {
-				// A report: its own flag counts only when none of its results is critical.
-				if rule := flagRule(d.Interpretation, d.ConclusionCodes, d.Critical); rule != "" {
-					c := base
-					c.key, c.code, c.rule, c.value = f.Key, concept(d.Code), rule, d.Conclusion
-					reports = append(reports, c)
-					reportMembers = append(reportMembers, d.Members)
-				}
-				continue
-			}
-			c := base
-			c.key, c.code = f.Key, concept(d.Code)
-			// Skips are kept also for a flagged result: the rule's gap is worth fixing anyway.
-			rule, sk := e.judge(in.Patient, c.released, d.Code, d.Value, d.Interpretation, d.Critical)
-			skips = append(skips, skipsOf(f.Key, c.released, sk)...)
-			if rule != "" {
-				c.rule = rule
-				c.value, c.number, c.unit = show(d.Value)
-				out = append(out, c)
-			}
-			for _, comp := range d.Components {
-				cc := base
-				cc.key, cc.code = f.Key+"/component/"+comp.Code.Code, concept(comp.Code)
-				rule, sk := e.judge(in.Patient, cc.released, comp.Code, comp.Value, comp.Interpretation, false)
-				skips = append(skips, skipsOf(cc.key, cc.released, sk)...)
-				if rule != "" {
-					cc.rule = rule
-					cc.value, cc.number, cc.unit = show(comp.Value)
-					out = append(out, cc)
-				}
-			}
-		case mapping.KindImaging:
-			var d mapping.ImagingData
-			// Only reports: an ImagingStudy has no finding to report.
-			if !strings.HasPrefix(f.Resource, "DiagnosticReport/") || pathways.Decode(f.Data, &d) != nil || !e.counts(d.Status) {
-				continue
-			}
-			rule := ""
-			if e.cfg.ImagingFlag {
-				rule = flagRule(nil, d.ConclusionCodes, d.Critical)
-			}
-			finding := ""
-			for _, x := range d.ConclusionCodes {
-				if i := slices.IndexFunc(e.cfg.ImagingCodes, func(y mapping.Code) bool { return y.System == x.System && y.Code == x.Code }); i >= 0 {
-					if rule == "" {
-						rule = "imaging-code:" + x.System + "|" + x.Code
-					}
-					finding = firstNonEmpty(x.Display, e.cfg.ImagingCodes[i].Display, x.Code)
-					break
-				}
-			}
-			if rule == "" {
-				continue
-			}
-			out = append(out, candidate{key: f.Key, fact: f, kind: "imaging", result: f.Resource, code: concept(d.Code),
-				value: firstNonEmpty(d.Conclusion, finding), rule: rule, status: d.Status, source: f.Source,
-				encounter: f.Encounter, released: released(f, d.Issued), basedOn: d.BasedOn})
+		if f.Kind != mapping.KindResult && f.Kind != mapping.KindImaging {
+			continue
+		}
+		d := e.detectFactMemo(in.Patient, f)
+		out = append(out, d.cands...)
+		skips = append(skips, d.skips...)
+		if d.report != nil {
+			reports = append(reports, *d.report)
+			reportMembers = append(reportMembers, d.members)
 		}
 	}
 	for i, r := range reports {
@@ -354,4 +298,86 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// detected is what one fact contributes to detect.
+type detected struct {
+	cands   []candidate
+	skips   []Skip
+	report  *candidate // a report-level flag, kept only when no member is critical
+	members []string
+}
+
+// detectFact judges one result or imaging fact.
+func (e *Engine) detectFact(p pathways.Patient, f mapping.Event) detected {
+	var out []candidate
+	var skips []Skip
+	var rep detected
+	switch f.Kind {
+	case mapping.KindResult:
+		var d mapping.ResultData
+		if pathways.Decode(f.Data, &d) != nil || !e.counts(d.Status) {
+			return rep
+		}
+		base := candidate{fact: f, kind: "lab", result: f.Resource, status: d.Status, source: f.Source,
+			encounter: f.Encounter, released: released(f, d.Issued), basedOn: d.BasedOn}
+		if len(d.Members) > 0 && d.Value == nil {
+			// A report: its own flag counts only when none of its results is critical.
+			if rule := flagRule(d.Interpretation, d.ConclusionCodes, d.Critical); rule != "" {
+				c := base
+				c.key, c.code, c.rule, c.value = f.Key, concept(d.Code), rule, d.Conclusion
+				rep.report, rep.members = &c, d.Members
+			}
+			return rep
+		}
+		c := base
+		c.key, c.code = f.Key, concept(d.Code)
+		// Skips are kept also for a flagged result: the rule's gap is worth fixing anyway.
+		rule, sk := e.judge(p, c.released, d.Code, d.Value, d.Interpretation, d.Critical)
+		skips = append(skips, skipsOf(f.Key, c.released, sk)...)
+		if rule != "" {
+			c.rule = rule
+			c.value, c.number, c.unit = show(d.Value)
+			out = append(out, c)
+		}
+		for _, comp := range d.Components {
+			cc := base
+			cc.key, cc.code = f.Key+"/component/"+comp.Code.Code, concept(comp.Code)
+			rule, sk := e.judge(p, cc.released, comp.Code, comp.Value, comp.Interpretation, false)
+			skips = append(skips, skipsOf(cc.key, cc.released, sk)...)
+			if rule != "" {
+				cc.rule = rule
+				cc.value, cc.number, cc.unit = show(comp.Value)
+				out = append(out, cc)
+			}
+		}
+	case mapping.KindImaging:
+		var d mapping.ImagingData
+		// Only reports: an ImagingStudy has no finding to report.
+		if !strings.HasPrefix(f.Resource, "DiagnosticReport/") || pathways.Decode(f.Data, &d) != nil || !e.counts(d.Status) {
+			return rep
+		}
+		rule := ""
+		if e.cfg.ImagingFlag {
+			rule = flagRule(nil, d.ConclusionCodes, d.Critical)
+		}
+		finding := ""
+		for _, x := range d.ConclusionCodes {
+			if i := slices.IndexFunc(e.cfg.ImagingCodes, func(y mapping.Code) bool { return y.System == x.System && y.Code == x.Code }); i >= 0 {
+				if rule == "" {
+					rule = "imaging-code:" + x.System + "|" + x.Code
+				}
+				finding = firstNonEmpty(x.Display, e.cfg.ImagingCodes[i].Display, x.Code)
+				break
+			}
+		}
+		if rule == "" {
+			return rep
+		}
+		out = append(out, candidate{key: f.Key, fact: f, kind: "imaging", result: f.Resource, code: concept(d.Code),
+			value: firstNonEmpty(d.Conclusion, finding), rule: rule, status: d.Status, source: f.Source,
+			encounter: f.Encounter, released: released(f, d.Issued), basedOn: d.BasedOn})
+	}
+	rep.cands, rep.skips = out, skips
+	return rep
 }

@@ -39,6 +39,7 @@ const (
 type Engine struct {
 	cfg    *Config
 	byCode map[string][]*Rule // "system|code" → rules
+	memo   *memo
 }
 
 // New returns an Engine for cfg; nil means Default().
@@ -49,7 +50,7 @@ func New(cfg *Config) (*Engine, error) {
 			return nil, fmt.Errorf("criticalvalue: default config: %w", err)
 		}
 	}
-	e := &Engine{cfg: cfg, byCode: map[string][]*Rule{}}
+	e := &Engine{cfg: cfg, byCode: map[string][]*Rule{}, memo: newMemo(100_000)}
 	for i := range cfg.Rules {
 		r := &cfg.Rules[i]
 		for _, c := range r.Codes {
@@ -139,6 +140,12 @@ func (e *Engine) Apply(raw json.RawMessage, in pathways.Input) (pathways.Outcome
 		claimed[r] = true
 		r.Index = g.members[0].key
 		r.Snap = e.snapshot(in, g)
+		if isNew && e.cfg.BackfillAfter > 0 && now.Sub(r.Snap.Released) > e.cfg.BackfillAfter {
+			r.Backfilled = true
+			r.Actions = append(r.Actions, action{Type: "closed", At: now, Actor: "lujing",
+				Detail: fmt.Sprintf("back-filled: reached Lujing more than %s after its release; recorded without notification", e.cfg.BackfillAfter)})
+			isNew = false
+		}
 		if isNew {
 			emit(r, NoticeDetected, now)
 			// Notification is the delivery of this very outcome to the ward's live stream.

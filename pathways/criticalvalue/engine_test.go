@@ -252,7 +252,8 @@ func TestDedup(t *testing.T) {
 	next := potassium("k9", "6.7", t0.Add(25*time.Hour)).event()
 	now := t0.Add(26 * time.Hour)
 	arrive := func(order []mapping.Event) *run {
-		r := &run{t: t, e: engine(t)}
+		// All arrive at +26 h: late, but this test is about grouping, not back-fill.
+		r := &run{t: t, e: engine(t, func(c *Config) { c.BackfillAfter = 0 })}
 		seen := ward()
 		for _, f := range order {
 			seen = append(seen, f)
@@ -450,5 +451,38 @@ func TestClose(t *testing.T) {
 	again, err := r.e.Close(r.state, rec.ID, nurse, CloseRequest{}, t0.Add(mins(61)))
 	if err != nil || len(again.Notices) != 0 {
 		t.Errorf("close again: %v %v", err, names(again.Notices))
+	}
+}
+
+// TestBackfill: a critical result that reaches Lujing more than backfill_after after its
+// release is history being loaded: recorded closed, never notified nor escalated, and left
+// out of the indicators; one just inside the limit fires its passed steps at once.
+func TestBackfill(t *testing.T) {
+	old := potassium("k1", "6.9", t0)
+	r := &run{t: t, e: engine(t)}
+	r.apply(input(t0.Add(25*time.Hour), append(ward(), old.event())...))
+	if len(r.out.Records) != 1 || len(r.notices) != 0 || !r.out.Wake.IsZero() {
+		t.Fatalf("back-filled value: %d records, notices %v, wake %v", len(r.out.Records), r.notices, r.out.Wake)
+	}
+	b := decode(t, r.out.Records[0].Body)
+	if b.Status != StatusClosed || !b.Backfilled || b.NotifiedAt != nil || b.EscalationLevel != 0 {
+		t.Fatalf("back-filled body: status %s backfilled %v notified %v level %d", b.Status, b.Backfilled, b.NotifiedAt, b.EscalationLevel)
+	}
+	m, err := r.e.Counts([]json.RawMessage{r.out.Records[0].Body}, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil || m.All.Detected != 0 || m.All.BackfilledExcluded != 1 {
+		t.Fatalf("counts of a back-filled value: %+v %v", m.All, err)
+	}
+	// The same result 23 h late: the loop runs, every step already passed fires at once.
+	r2 := &run{t: t, e: engine(t)}
+	r2.apply(input(t0.Add(23*time.Hour), append(ward(), old.event())...))
+	b = decode(t, r2.out.Records[0].Body)
+	if b.Backfilled || b.Status != StatusUnreachable || b.EscalationLevel != 4 {
+		t.Fatalf("a late value inside the limit: status %s level %d backfilled %v", b.Status, b.EscalationLevel, b.Backfilled)
+	}
+	// Off: the old value runs the loop too.
+	r3 := &run{t: t, e: engine(t, func(c *Config) { c.BackfillAfter = 0 })}
+	r3.apply(input(t0.Add(25*time.Hour), append(ward(), old.event())...))
+	if b := decode(t, r3.out.Records[0].Body); b.Backfilled || b.NotifiedAt == nil {
+		t.Fatalf("backfill_after 0: %+v", b)
 	}
 }

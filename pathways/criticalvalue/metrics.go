@@ -45,6 +45,7 @@ type Counts struct {
 	SameDayHandlingRate     *float64 `json:"same_day_handling_rate"`
 	Unreachable             int      `json:"unreachable"`
 	RecalledExcluded        int      `json:"recalled_excluded"`
+	BackfilledExcluded      int      `json:"backfilled_excluded"`
 
 	ackMinutes map[string][]float64
 }
@@ -91,6 +92,10 @@ func newCounts(dept string) Counts {
 func (e *Engine) count(c *Counts, b RecordBody) {
 	if b.Status == StatusRecalled {
 		c.RecalledExcluded++
+		return
+	}
+	if b.Backfilled {
+		c.BackfilledExcluded++
 		return
 	}
 	c.Detected++

@@ -36,6 +36,7 @@ type rec struct {
 	NotifiedAt  time.Time `json:"notified_at,omitzero"`
 	Fired       int       `json:"fired,omitempty"` // escalation steps fired
 	Unreachable bool      `json:"unreachable,omitempty"`
+	Backfilled  bool      `json:"backfilled,omitempty"` // history: closed on arrival, never notified
 	Updates     []update  `json:"updates,omitempty"`
 	Recalled    *recall   `json:"recalled,omitempty"`
 	Actions     []action  `json:"actions,omitempty"`
@@ -167,7 +168,7 @@ func (r *rec) status() string {
 
 // waiting reports whether the record waits for an acknowledgement (so escalates).
 func (r *rec) waiting() bool {
-	return r.Recalled == nil && r.last("acknowledged") == nil
+	return r.Recalled == nil && !r.Backfilled && r.last("acknowledged") == nil
 }
 
 // closedAt is when the record ended: closed or recalled; zero while open.

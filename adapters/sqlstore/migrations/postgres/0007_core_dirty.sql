@@ -1,0 +1,4 @@
+-- A core's pending run: new events arrived that the core has not read yet and its run was
+-- coalesced (unix µs of when it is due; NULL when nothing waits). A run that stores its result
+-- clears it; the timers after a restart are the earlier of wake and dirty.
+ALTER TABLE core_state ADD COLUMN dirty BIGINT;
