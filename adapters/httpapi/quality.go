@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -134,11 +136,20 @@ func (s *Server) indicator(c echo.Context) (quality.Indicator, error) {
 	return ind, nil
 }
 
-// evaluate computes the indicators over the query in SQL: one grouped sum for all of them,
-// the values of the continuous ones, and whether each ever had data.
+// evaluate computes the indicators of the request's query (Quality.Evaluate).
 func (s *Server) evaluate(c echo.Context, inds []quality.Indicator, q qualityQuery) ([]quality.Result, []string, error) {
-	ctx := c.Request().Context()
-	ms := s.cfg.Quality.Measures
+	return s.cfg.Quality.Evaluate(c.Request().Context(), inds, q.from, q.to, q.hospital, q.department, q.setting)
+}
+
+// ErrUnknownHospital is Evaluate's answer for a hospital no row ever came from.
+var ErrUnknownHospital = errors.New("no data has ever come from this hospital")
+
+// Evaluate computes indicators over [from, to) in SQL — one grouped sum for all of them, the
+// values of the continuous ones, whether each ever had data — optionally for one hospital,
+// department and setting. It also returns the hospitals whose rows are in the figures. The
+// API and the web workspace's quality page both use it.
+func (qs *Quality) Evaluate(ctx context.Context, inds []quality.Indicator, from, to time.Time, hospital, department, setting string) ([]quality.Result, []string, error) {
+	ms := qs.Measures
 	ids := make([]string, len(inds))
 	var continuous []string
 	for i, ind := range inds {
@@ -147,7 +158,7 @@ func (s *Server) evaluate(c echo.Context, inds []quality.Indicator, q qualityQue
 			continuous = append(continuous, ind.ID)
 		}
 	}
-	f := store.MeasureFilter{Indicators: ids, From: q.from, To: q.to, Hospital: q.hospital, Department: q.department, Setting: q.setting}
+	f := store.MeasureFilter{Indicators: ids, From: from, To: to, Hospital: hospital, Department: department, Setting: setting}
 	counts, err := ms.MeasureCounts(ctx, f)
 	if err != nil {
 		return nil, nil, err
@@ -160,12 +171,12 @@ func (s *Server) evaluate(c echo.Context, inds []quality.Indicator, q qualityQue
 			return nil, nil, err
 		}
 	}
-	ev, err := ms.MeasureEvidence(ctx, q.hospital, ids)
+	ev, err := ms.MeasureEvidence(ctx, hospital, ids)
 	if err != nil {
 		return nil, nil, err
 	}
-	if q.hospital != "" && !slices.ContainsFunc(ids, func(id string) bool { return ev[id].Rows }) {
-		return nil, nil, notFound("hospital", "no data has ever come from hospital "+q.hospital)
+	if hospital != "" && !slices.ContainsFunc(ids, func(id string) bool { return ev[id].Rows }) {
+		return nil, nil, notFound("hospital", ErrUnknownHospital.Error()+": "+hospital)
 	}
 	byCount := map[string][]quality.Count{}
 	hospitals := map[string]bool{}
@@ -181,8 +192,8 @@ func (s *Server) evaluate(c echo.Context, inds []quality.Indicator, q qualityQue
 	out := make([]quality.Result, len(inds))
 	for i, ind := range inds {
 		e := ev[ind.ID]
-		r := quality.Summarize(ind, quality.Period{From: q.from, To: q.to}, byCount[ind.ID], byValue[ind.ID], quality.Evidence{Rows: e.Rows, Numerator: e.Numerator})
-		r.Hospital, r.Department, r.Setting = q.hospital, q.department, q.setting
+		r := quality.Summarize(ind, quality.Period{From: from, To: to}, byCount[ind.ID], byValue[ind.ID], quality.Evidence{Rows: e.Rows, Numerator: e.Numerator})
+		r.Hospital, r.Department, r.Setting = hospital, department, setting
 		out[i] = r
 	}
 	hs := make([]string, 0, len(hospitals))
@@ -191,6 +202,14 @@ func (s *Server) evaluate(c echo.Context, inds []quality.Indicator, q qualityQue
 	}
 	slices.Sort(hs)
 	return out, hs, nil
+}
+
+// Catalogue is the indicator catalogue with the hospital's targets.
+func (qs *Quality) Catalogue() []quality.Indicator {
+	if qs.Settings == nil {
+		return quality.Catalogue(nil)
+	}
+	return quality.Catalogue(qs.Settings)
 }
 
 func (s *Server) qualityCatalogue(c echo.Context) error {

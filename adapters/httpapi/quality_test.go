@@ -149,7 +149,7 @@ func TestQualityEndToEnd(t *testing.T) {
 		{"/api/v1/quality/indicators/pathway-enrollment?department=NOWHERE", 404, "department NOWHERE"},
 		{"/api/v1/quality/report?setting=ward", 400, "setting must be"},
 		{"/api/v1/quality/report?format=xml", 400, "format must be"},
-		{"/api/v1/quality/report?hospital=ELSEWHERE", 404, "hospital ELSEWHERE"},
+		{"/api/v1/quality/report?hospital=ELSEWHERE", 404, "this hospital: ELSEWHERE"},
 		{"/api/v1/quality/indicators/pathway-enrollment/subjects?population=everyone", 400, "population must be"},
 		{"/fhir/Measure/no-such-thing", 404, "no indicator"},
 		{"/fhir/Measure/grade4-mdt/$evaluate-measure?periodStart=2026-03-01", 400, "periodEnd is required"},

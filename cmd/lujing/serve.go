@@ -195,14 +195,15 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	if err != nil {
 		return err
 	}
-	ui, err := cfg.web.build(st, nil, cfg.zone, log) // nil: no QC indicators wired yet (the quality page says so)
+	qc := &httpapi.Quality{Measures: st, Settings: cs.qc.Config()}
+	ui, err := cfg.web.build(st, webQuality{qc}, cfg.zone, log)
 	if err != nil {
 		return err
 	}
 	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Logger: log, MaxBody: cfg.maxBody,
 		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks, Zone: cfg.zone, Web: ui,
 		Clinical: &httpapi.Clinical{Actions: runner, CriticalValues: cs.cv, FollowUp: cs.fu, Pathways: cs.paths.Engine,
-			OnPathwayChange: cs.paths.Reload}, Quality: &httpapi.Quality{Measures: st, Settings: cs.qc.Config()}})
+			OnPathwayChange: cs.paths.Reload}, Quality: qc})
 
 	if cfg.pprofAddr != "" {
 		// Profiling stays off the public listener: a separate address, loopback by convention.
