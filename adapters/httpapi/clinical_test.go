@@ -430,21 +430,27 @@ func TestFollowUpEndToEnd(t *testing.T) {
 			Findings              []struct{ Kind string } `json:"findings"`
 		} `json:"items"`
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	// The pipeline is asynchronous and coalesces the follow-up core's runs: wait until the
+	// worklist shows everything the data says (both reasons, both findings).
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r := e.do("GET", "/api/v1/follow-ups?patient=p1&limit=100", store.RoleClinician, "", "")
+		list.Items = nil
 		json.Unmarshal(r.body, &list)
 		found := map[string]bool{}
 		for _, it := range list.Items {
 			for _, f := range it.Findings {
 				found[f.Kind] = true
 			}
+			for _, r := range it.Reasons {
+				found[r] = true
+			}
 		}
-		if found["readmission"] && found["return-to-theatre"] {
+		if found["readmission"] && found["return-to-theatre"] && found["grade4-surgery"] && found["malignant-tumour"] {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no readmission and return-to-theatre findings on the worklist: %s", r.body)
+			t.Fatalf("the worklist does not show both reasons and both findings: %s", r.body)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
