@@ -156,12 +156,23 @@ func TestBrowserDemo(t *testing.T) {
 		if !served("/api/v1/quality/indicators") {
 			t.Skip("needs the QC indicators: GET /api/v1/quality/indicators is not served yet")
 		}
-		bdo(t, ctx, 10*time.Second, chromedp.Navigate(p.base+"/ui/quality"), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+		// The follow-up form above may still be reloading its page: a navigation that cuts
+		// it short is aborted (net::ERR_ABORTED), so try again a moment later.
+		for attempt := 0; ; attempt++ {
+			c, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := chromedp.Do(c, chromedp.Navigate(p.base+"/ui/quality"), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+			cancel()
+			if err == nil {
+				break
+			}
+			if attempt == 2 || !strings.Contains(err.Error(), "ERR_ABORTED") {
+				t.Fatal(err)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
 	})
 }
 
-// admittedDemoPatient finds a patient of the demo ward still in hospital now, from the same
-// synthetic stream the demo sent (same seed and options as loadDemoWard).
 // waitForBacklog waits until the server has no received message left to process.
 func waitForBacklog(t *testing.T, base, token string, limit time.Duration) {
 	t.Helper()
@@ -197,6 +208,8 @@ func waitForBacklog(t *testing.T, base, token string, limit time.Duration) {
 	}
 }
 
+// admittedDemoPatient finds a patient of the demo ward still in hospital now, from the same
+// synthetic stream the demo sent (same seed and options as loadDemoWard).
 func admittedDemoPatient(t *testing.T, now time.Time) (string, string) {
 	t.Helper()
 	zone, _ := time.LoadLocation("Asia/Shanghai")
