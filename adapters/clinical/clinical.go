@@ -46,6 +46,8 @@ type Store interface {
 	PatientCores(ctx context.Context, patient string) ([]store.CoreState, error)
 	Poke(ctx context.Context, core, patient string, at time.Time) (exists, moved bool, err error)
 	MarkRecent(ctx context.Context, since, at time.Time) (int64, error)
+	DueMarks(ctx context.Context, now time.Time, limit int) ([]store.CoreState, error)
+	ClaimMark(ctx context.Context, core, patient string, was, until time.Time) (bool, error)
 }
 
 // Scheduler runs a key again at a time (the queue).
@@ -151,12 +153,13 @@ func (r *Runner) Run(ctx context.Context, key string) error {
 // A delivery that applied messages but produced no events changes nothing the cores read:
 // nothing runs. New events run at once the cores those kinds are urgent for; for the other
 // cores the run is coalesced: marked due (core_state.dirty) Coalesce from now, keeping an
-// earlier mark, with a timer — a patient's burst of data then costs one run, not one per
-// message. A core that never ran for the patient runs at once.
+// earlier mark — a patient's burst of data then costs one run, not one per message — and the
+// sweeper (Sweep) runs it, apart from the worker, so that coalesced work never queues ahead
+// of a critical value. A core that never ran for the patient runs at once.
 //
-// A delivery that applied nothing — a timer, or a key published again whose messages an
-// earlier delivery already took — runs the cores that are due (wake or dirty passed), read
-// from the store, so any replica's timer finds the work another marked.
+// A delivery that applied nothing — a core's timer, or a key published again whose messages
+// an earlier delivery already took — runs the cores whose wake has passed, read from the
+// store, so any replica's timer finds the work.
 func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds []string) error {
 	if !strings.HasPrefix(key, "Patient/") || len(r.cores) == 0 {
 		return nil
@@ -173,7 +176,7 @@ func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds 
 		}
 		for _, c := range r.cores {
 			i := slices.IndexFunc(states, func(s store.CoreState) bool { return s.Core == c.Name })
-			if i >= 0 && !states[i].Due().IsZero() && !states[i].Due().After(now) {
+			if i >= 0 && !states[i].Wake.IsZero() && !states[i].Wake.After(now) {
 				run = append(run, c)
 			}
 		}
@@ -191,7 +194,7 @@ func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds 
 			if ok && marked.After(now) {
 				continue // marked already, its timer set
 			}
-			exists, moved, err := r.store.Poke(ctx, c.Name, key, at)
+			exists, _, err := r.store.Poke(ctx, c.Name, key, at)
 			if err != nil {
 				return err
 			}
@@ -203,14 +206,8 @@ func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds 
 				r.marks[mk] = at
 				r.marksMu.Unlock()
 			}
-			switch {
-			case !exists:
+			if !exists {
 				run = append(run, c)
-			case moved && r.sched != nil:
-				if err := r.sched.Schedule(ctx, "dirty:"+c.Name+":"+key, key, at); err != nil {
-					// The mark is stored: Reschedule at the next start, or the next event, finds it.
-					r.log.Warn("schedule coalesced run", "core", c.Name, "err", err)
-				}
 			}
 		}
 	}
@@ -235,6 +232,12 @@ func (r *Runner) runCores(ctx context.Context, key string, cores []Named) error 
 }
 
 func (r *Runner) runCore(ctx context.Context, c Named, in pathways.Input) error {
+	return r.runCoreClaimed(ctx, c, in, time.Time{})
+}
+
+// runCoreClaimed runs a core; claimed, when set, is the mark the sweeper claimed: the save
+// clears the mark only if no new one was set since.
+func (r *Runner) runCoreClaimed(ctx context.Context, c Named, in pathways.Input, claimed time.Time) error {
 	r.marksMu.Lock()
 	delete(r.marks, c.Name+"|"+in.Patient.Ref)
 	r.marksMu.Unlock()
@@ -243,7 +246,7 @@ func (r *Runner) runCore(ctx context.Context, c Named, in pathways.Input) error 
 	for attempt := 0; ; attempt++ {
 		// A run's own saves need not wait for the disk: the events it read are stored, and the
 		// next run recomputes the same; a save with stream events always does (SaveCore).
-		_, err := r.cycle(ctx, c.Name, in.Patient, false, func(state json.RawMessage, now time.Time) (pathways.Outcome, error) {
+		_, err := r.cycle(ctx, c.Name, in.Patient, false, claimed, func(state json.RawMessage, now time.Time) (pathways.Outcome, error) {
 			in.Now = now
 			return c.Core.Apply(state, in)
 		})
@@ -267,7 +270,7 @@ func (r *Runner) Act(ctx context.Context, core, patient string, fn func(state js
 		return pathways.Outcome{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		out, err := r.cycle(ctx, core, in.Patient, true, fn) // a clinician's action is on disk before the answer
+		out, err := r.cycle(ctx, core, in.Patient, true, time.Time{}, fn) // a clinician's action is on disk before the answer
 		if errors.Is(err, store.ErrConflict) && attempt < 5 {
 			continue
 		}
@@ -276,7 +279,7 @@ func (r *Runner) Act(ctx context.Context, core, patient string, fn func(state js
 }
 
 // cycle reads the state, applies fn, and stores the outcome unless it changes nothing.
-func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, durable bool, fn func(json.RawMessage, time.Time) (pathways.Outcome, error)) (pathways.Outcome, error) {
+func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, durable bool, claimed time.Time, fn func(json.RawMessage, time.Time) (pathways.Outcome, error)) (pathways.Outcome, error) {
 	prev, err := r.store.CoreState(ctx, core, p.Ref)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return pathways.Outcome{}, err
@@ -297,14 +300,14 @@ func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, dur
 	}
 	// A run read every event stored before it: its save clears a coalesced mark. An action
 	// (durable) read no events, and leaves the mark for the run it waits for.
-	save := store.CoreSave{Core: core, Patient: p.Ref, Version: prev.Version, State: out.State, Wake: out.Wake, Durable: durable, Clean: !durable}
+	save := store.CoreSave{Core: core, Patient: p.Ref, Version: prev.Version, State: out.State, Wake: out.Wake, Durable: durable, Clean: !durable, CleanIf: claimed}
 	for _, rec := range out.Records {
 		save.Records = append(save.Records, store.Record{Kind: rec.Kind, ID: rec.ID, Patient: p.Ref, Encounter: rec.Encounter,
 			Department: rec.Department, Status: rec.Status, Hospital: p.Hospital, Opened: rec.Opened, Closed: rec.Closed, Body: rec.Body,
 			Measures: measures(rec.Measures, p)})
 	}
 	save.Digest = digest(save)
-	if len(out.Notices) == 0 && prev.Version > 0 && save.Digest == prev.Digest && (durable || prev.Dirty.IsZero()) {
+	if len(out.Notices) == 0 && prev.Version > 0 && save.Digest == prev.Digest && (durable || prev.Dirty.IsZero()) && claimed.IsZero() {
 		return out, ferr // nothing changed (and no mark to clear): no write
 	}
 	for _, n := range out.Notices {
@@ -379,12 +382,17 @@ func (r *Runner) Reschedule(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	n := 0
 	for _, w := range wakes {
-		if err := r.sched.Schedule(ctx, "core:"+w.Core+":"+w.Patient, w.Patient, w.Due()); err != nil {
+		if w.Wake.IsZero() {
+			continue // only a mark: the sweeper runs it
+		}
+		if err := r.sched.Schedule(ctx, "core:"+w.Core+":"+w.Patient, w.Patient, w.Wake); err != nil {
 			return 0, fmt.Errorf("reschedule %s: %w", w.Core, err)
 		}
+		n++
 	}
-	return len(wakes), nil
+	return n, nil
 }
 
 // input reads the patient and the events in force.
@@ -424,4 +432,62 @@ func (r *Runner) input(ctx context.Context, key string) (pathways.Input, error) 
 		}
 	}
 	return in, nil
+}
+
+// Sweep runs the coalesced work (due marks) until ctx ends, one patient at a time: apart
+// from the worker, so that it never delays a critical value, and at a pace the cores allow.
+// Every replica sweeps; a mark is claimed (leased for a minute) before it is run, so one
+// replica runs it, and a claim whose run died is run again when its lease ends.
+func (r *Runner) Sweep(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			n, err := r.SweepOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("sweep coalesced runs", "err", err)
+			}
+			if n == 0 || err != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SweepOnce runs the due marks of one batch and reports how many it ran.
+func (r *Runner) SweepOnce(ctx context.Context) (int, error) {
+	now := r.now()
+	due, err := r.store.DueMarks(ctx, now, 50)
+	if err != nil {
+		return 0, err
+	}
+	ran := 0
+	for _, m := range due {
+		i := slices.IndexFunc(r.cores, func(c Named) bool { return c.Name == m.Core })
+		if i < 0 {
+			continue // a core this process does not run
+		}
+		lease := now.Add(time.Minute).Truncate(time.Microsecond)
+		ok, err := r.store.ClaimMark(ctx, m.Core, m.Patient, m.Dirty, lease)
+		if err != nil {
+			return ran, err
+		}
+		if !ok {
+			continue // another replica, or a new mark
+		}
+		in, err := r.input(ctx, m.Patient)
+		if err != nil {
+			return ran, err
+		}
+		if err := r.runCoreClaimed(ctx, r.cores[i], in, lease); err != nil {
+			return ran, err
+		}
+		ran++
+	}
+	return ran, nil
 }

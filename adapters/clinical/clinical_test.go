@@ -188,43 +188,72 @@ func TestAfterWorkCoalescesDeferredCores(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	now := t0
 	urgent, deferred := &calls{}, &calls{}
-	sc := &sched{set: map[string]time.Time{}}
 	r := New(st, []Named{{Name: "u", Core: urgent, Urgent: []string{"result"}}, {Name: "d", Core: deferred}},
-		Options{Scheduler: sc, Now: func() time.Time { return now }, Coalesce: 2 * time.Second})
-	step := func(at time.Duration, messages int, kinds []string, wantU, wantD int) {
+		Options{Now: func() time.Time { return now }, Coalesce: 2 * time.Second})
+	want := func(wantU, wantD int) {
+		t.Helper()
+		if urgent.n != wantU || deferred.n != wantD {
+			t.Fatalf("at +%v: urgent ran %d, deferred %d; want %d, %d", now.Sub(t0), urgent.n, deferred.n, wantU, wantD)
+		}
+	}
+	after := func(at time.Duration, messages int, kinds []string) {
 		t.Helper()
 		now = t0.Add(at)
 		if err := r.AfterWork(ctx, "Patient/p", messages, kinds); err != nil {
 			t.Fatal(err)
 		}
-		if urgent.n != wantU || deferred.n != wantD {
-			t.Fatalf("at +%v: urgent ran %d, deferred %d; want %d, %d", at, urgent.n, deferred.n, wantU, wantD)
+	}
+	sweep := func(at time.Duration) int {
+		t.Helper()
+		now = t0.Add(at)
+		n, err := r.SweepOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
+		return n
 	}
 	res, ord := []string{"result"}, []string{"ordered"}
-	step(0, 3, nil, 0, 0)                    // messages without events: nothing to run
-	step(0, 1, res, 1, 1)                    // a new patient: every core runs once
-	step(500*time.Millisecond, 1, res, 2, 1) // urgent runs; the other is marked due in 2 s
-	if at := sc.set["dirty:d:Patient/p→Patient/p"]; !at.Equal(t0.Add(2500 * time.Millisecond)) {
-		t.Fatalf("coalesced run scheduled at %v", at)
+	after(0, 3, nil) // messages without events: nothing to run
+	want(0, 0)
+	after(0, 1, res) // a new patient: every core runs once
+	want(1, 1)
+	after(500*time.Millisecond, 1, res) // urgent runs; the other is marked due in 2 s
+	want(2, 1)
+	if cs, _ := st.CoreState(ctx, "d", "Patient/p"); !cs.Dirty.Equal(t0.Add(2500 * time.Millisecond)) {
+		t.Fatalf("mark %v", cs.Dirty)
 	}
-	delete(sc.set, "dirty:d:Patient/p→Patient/p")
-	step(750*time.Millisecond, 1, ord, 2, 1) // not urgent for u: u is marked too; d keeps its earlier mark
-	if len(sc.set) != 1 || !sc.set["dirty:u:Patient/p→Patient/p"].Equal(t0.Add(2750*time.Millisecond)) {
-		t.Fatalf("scheduled: %v", sc.set)
+	after(750*time.Millisecond, 1, ord) // not urgent for u: u is marked too; d keeps its earlier mark
+	want(2, 1)
+	if cs, _ := st.CoreState(ctx, "d", "Patient/p"); !cs.Dirty.Equal(t0.Add(2500 * time.Millisecond)) {
+		t.Fatalf("mark moved: %v", cs.Dirty)
 	}
-	step(time.Second, 0, nil, 2, 1)           // a delivery before any mark is due: nothing
-	step(2500*time.Millisecond, 0, nil, 2, 2) // d's timer: d runs, once
-	step(2750*time.Millisecond, 0, nil, 3, 2) // u's
-	step(3*time.Second, 0, nil, 3, 2)         // the marks were cleared
-	if cs, _ := st.CoreState(ctx, "d", "Patient/p"); !cs.Dirty.IsZero() {
-		t.Fatalf("mark not cleared: %v", cs.Dirty)
+	if n := sweep(time.Second); n != 0 { // nothing due yet
+		t.Fatalf("swept %d before the marks were due", n)
 	}
-	// The mark survives a restart: a new runner's Reschedule sets the timer again.
-	step(4*time.Second, 1, ord, 3, 2)
-	sc2 := &sched{set: map[string]time.Time{}}
-	if n, err := New(st, []Named{{Name: "d", Core: deferred}}, Options{Scheduler: sc2}).Reschedule(ctx); err != nil || n != 2 ||
-		!sc2.set["core:d:Patient/p→Patient/p"].Equal(t0.Add(6*time.Second)) {
-		t.Fatalf("reschedule: %d %v %v", n, err, sc2.set)
+	after(time.Second, 0, nil) // a delivery with nothing to apply runs only wakes: none
+	want(2, 1)
+	if n := sweep(2750 * time.Millisecond); n != 2 {
+		t.Fatalf("swept %d, want both marks", n)
+	}
+	want(3, 2)
+	if n := sweep(3 * time.Second); n != 0 {
+		t.Fatalf("swept %d after the marks were cleared", n)
+	}
+	// A mark set while a claimed run is in flight survives the run's save.
+	after(4*time.Second, 1, ord)
+	cs, _ := st.CoreState(ctx, "d", "Patient/p")
+	lease := t0.Add(time.Hour)
+	if ok, err := st.ClaimMark(ctx, "d", "Patient/p", cs.Dirty, lease); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if _, moved, _ := st.Poke(ctx, "d", "Patient/p", t0.Add(7*time.Second)); !moved {
+		t.Fatal("a new mark did not move the lease")
+	}
+	cs, _ = st.CoreState(ctx, "d", "Patient/p")
+	if _, err := st.SaveCore(ctx, store.CoreSave{Core: "d", Patient: "Patient/p", Version: cs.Version, State: []byte(`{"x":1}`), Clean: true, CleanIf: lease}); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ = st.CoreState(ctx, "d", "Patient/p"); !cs.Dirty.Equal(t0.Add(7 * time.Second)) {
+		t.Fatalf("the new mark was lost: %v", cs.Dirty)
 	}
 }

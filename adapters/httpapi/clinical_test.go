@@ -79,6 +79,7 @@ func newClinicalEnv(t *testing.T) *env {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = q.Consume(cctx, w.Handle) })
 	wg.Go(func() { hooks.Run(cctx) })
+	wg.Go(func() { runner.Sweep(cctx, 50*time.Millisecond) })
 	api := httpapi.New(httpapi.Config{Store: st, Queue: q, Intake: in, Registry: reg, Cores: st, Hub: hub, Webhooks: hooks,
 		Clinical: &httpapi.Clinical{Actions: runner, CriticalValues: cv, FollowUp: fu, Pathways: func() *clinicalpath.Engine { return paths }},
 		Quality:  &httpapi.Quality{Measures: st, Settings: qc.Config()}})

@@ -277,3 +277,33 @@ func testMarkRecent(t *testing.T, s *Store) {
 		t.Fatalf("a patient with nothing recent was marked")
 	}
 }
+
+func testSweepMarks(t *testing.T, s *Store) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	if _, err := s.SaveCore(ctx, store.CoreSave{Core: "sw", Patient: "Patient/s", State: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Poke(ctx, "sw", "Patient/s", t0)
+	due, err := s.DueMarks(ctx, t0, 10)
+	if err != nil || len(due) != 1 || !due[0].Dirty.Equal(t0) {
+		t.Fatalf("due marks %+v %v", due, err)
+	}
+	if due, _ := s.DueMarks(ctx, t0.Add(-time.Second), 10); len(due) != 0 {
+		t.Fatalf("a mark due later was returned: %+v", due)
+	}
+	lease := t0.Add(time.Minute)
+	if ok, err := s.ClaimMark(ctx, "sw", "Patient/s", t0, lease); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if ok, _ := s.ClaimMark(ctx, "sw", "Patient/s", t0, lease); ok {
+		t.Fatal("claimed twice")
+	}
+	cs, _ := s.CoreState(ctx, "sw", "Patient/s")
+	if _, err := s.SaveCore(ctx, store.CoreSave{Core: "sw", Patient: "Patient/s", Version: cs.Version, State: []byte(`{"a":1}`), Clean: true, CleanIf: lease}); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ = s.CoreState(ctx, "sw", "Patient/s"); !cs.Dirty.IsZero() {
+		t.Fatalf("the claimed mark was not cleared: %v", cs.Dirty)
+	}
+}

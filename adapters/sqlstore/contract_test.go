@@ -55,6 +55,7 @@ func runContract(t *testing.T, open func(t *testing.T) *Store) {
 		{"Measures", testMeasures},
 		{"CorePoke", testCorePoke},
 		{"MarkRecent", testMarkRecent},
+		{"SweepMarks", testSweepMarks},
 		{"StreamAndDeliveries", testStreamAndDeliveries},
 		{"Ping", func(t *testing.T, s *Store) {
 			if err := s.Ping(t.Context()); err != nil {

@@ -53,12 +53,17 @@ func (s *Store) SaveCore(ctx context.Context, c store.CoreSave) ([]store.StreamE
 				return err
 			}
 		} else {
-			clean := ""
-			if c.Clean {
+			clean, args := "", []any{c.State, nullMicros(c.Wake), c.Digest}
+			switch {
+			case c.Clean && !c.CleanIf.IsZero():
+				clean = ", dirty = CASE WHEN dirty = ? THEN NULL ELSE dirty END"
+				args = append(args, micros(c.CleanIf))
+			case c.Clean:
 				clean = ", dirty = NULL"
 			}
+			args = append(args, c.Core, c.Patient, c.Version)
 			res, err := s.exec(ctx, tx, `UPDATE core_state SET state = ?, version = version + 1, wake = ?, digest = ?`+clean+`
-				WHERE core = ? AND patient = ? AND version = ?`, c.State, nullMicros(c.Wake), c.Digest, c.Core, c.Patient, c.Version)
+				WHERE core = ? AND patient = ? AND version = ?`, args...)
 			if err != nil {
 				return err
 			}
@@ -473,4 +478,18 @@ func (s *Store) MarkRecent(ctx context.Context, since, at time.Time) (int64, err
 		return 0, fmt.Errorf("mark recent: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+func (s *Store) DueMarks(ctx context.Context, now time.Time, limit int) ([]store.CoreState, error) {
+	return s.coreStates(ctx, `WHERE dirty IS NOT NULL AND dirty <= ? ORDER BY dirty LIMIT ?`, micros(now), limitOr(limit, 100))
+}
+
+func (s *Store) ClaimMark(ctx context.Context, core, patient string, was, until time.Time) (bool, error) {
+	res, err := s.exec(ctx, s.w, `UPDATE core_state SET dirty = ? WHERE core = ? AND patient = ? AND dirty = ?`,
+		micros(until), core, patient, micros(was))
+	if err != nil {
+		return false, fmt.Errorf("claim %s %s: %w", core, patient, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

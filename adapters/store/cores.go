@@ -151,8 +151,10 @@ type CoreSave struct {
 	Records []Record
 	Events  []StreamEvent
 	// Clean clears Dirty: the run read every event stored before it started (a run of the
-	// runner, not a clinician's action on the state).
-	Clean bool
+	// runner, not a clinician's action on the state). With CleanIf set, only a Dirty still
+	// equal to it is cleared: a mark set after the run claimed it stays.
+	Clean   bool
+	CleanIf time.Time
 	// Durable asks for the commit to be on disk before SaveCore returns. A save without it
 	// may be lost in a crash (PostgreSQL's asynchronous commit, a fraction of a second): fine
 	// for state the core recomputes from the events at its next run, not for a clinician's
@@ -233,6 +235,12 @@ type CoreStore interface {
 	// whether the core has a state for the patient (false: nothing was marked) and whether the
 	// mark moved.
 	Poke(ctx context.Context, core, patient string, at time.Time) (exists, moved bool, err error)
+	// DueMarks returns up to limit core states whose Dirty is not after now, the oldest first
+	// (without State), for the sweeper that runs coalesced work.
+	DueMarks(ctx context.Context, now time.Time, limit int) ([]CoreState, error)
+	// ClaimMark moves a due mark from was to until (a lease) if it is still was, so that one
+	// replica runs it; false when another did first.
+	ClaimMark(ctx context.Context, core, patient string, was, until time.Time) (bool, error)
 	// MarkRecent marks due at at the cores of every patient with a message processed since:
 	// at a start, it recovers the marks a crash may have lost.
 	MarkRecent(ctx context.Context, since, at time.Time) (int64, error)

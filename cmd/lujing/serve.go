@@ -223,7 +223,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	// flight finish and are stored), then the worker finishes what it holds.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() {
 		defer wg.Done()
 		hub.Poll(workCtx, 500*time.Millisecond, st.StreamHead) // events other replicas stored
@@ -231,6 +231,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	go func() {
 		defer wg.Done()
 		hooks.Run(workCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		if cfg.noWorker {
+			return
+		}
+		runner.Sweep(workCtx, 500*time.Millisecond) // coalesced clinical runs, apart from the worker
 	}()
 	go func() {
 		defer wg.Done()

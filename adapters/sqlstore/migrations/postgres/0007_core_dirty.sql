@@ -2,3 +2,6 @@
 -- coalesced (unix µs of when it is due; NULL when nothing waits). A run that stores its result
 -- clears it; the timers after a restart are the earlier of wake and dirty.
 ALTER TABLE core_state ADD COLUMN dirty BIGINT;
+
+-- The sweeper finds due marks by time.
+CREATE INDEX core_state_dirty ON core_state (dirty) WHERE dirty IS NOT NULL;
