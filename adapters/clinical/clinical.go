@@ -26,7 +26,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lujing-health/lujing/adapters/store"
-	"github.com/lujing-health/lujing/mapping"
 	"github.com/lujing-health/lujing/pathways"
 )
 
@@ -37,7 +36,7 @@ type Core interface {
 
 // Store is what the runner needs of the store.
 type Store interface {
-	Events(ctx context.Context, patientKey string) ([]store.Event, error)
+	EventsSince(ctx context.Context, patientKey string, after int64) ([]store.Event, error)
 	Resource(ctx context.Context, typ, id string) (store.Resource, error)
 	CoreState(ctx context.Context, core, patient string) (store.CoreState, error)
 	SaveCore(ctx context.Context, s store.CoreSave) ([]store.StreamEvent, error)
@@ -87,6 +86,7 @@ type Runner struct {
 	// A core's run for the patient forgets its mark; a mark whose time passed is not trusted.
 	marksMu sync.Mutex
 	marks   map[string]time.Time
+	events  *eventCache
 	runs    *prometheus.HistogramVec
 	saves   *prometheus.CounterVec
 }
@@ -118,7 +118,7 @@ func New(st Store, cores []Named, opts Options) *Runner {
 		opts.Coalesce = 10 * time.Second
 	}
 	r := &Runner{cores: cores, store: st, sched: opts.Scheduler, note: opts.Notifier, now: opts.Now, log: opts.Logger,
-		coalesce: opts.Coalesce, marks: map[string]time.Time{},
+		coalesce: opts.Coalesce, marks: map[string]time.Time{}, events: newEventCache(2000, time.Minute),
 		runs: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lujing_clinical_run_seconds",
 			Help: "Time of one core's run for one patient: read its state, apply, store.", Buckets: prometheus.ExponentialBuckets(0.0002, 2.5, 12)}, []string{"core"}),
 		saves: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lujing_clinical_saves_total",
@@ -398,14 +398,11 @@ func (r *Runner) Reschedule(ctx context.Context) (int, error) {
 // input reads the patient and the events in force.
 func (r *Runner) input(ctx context.Context, key string) (pathways.Input, error) {
 	in := pathways.Input{Patient: pathways.Patient{Ref: key}}
-	evs, err := r.store.Events(ctx, key)
+	all, err := r.events.read(ctx, r.store, key, r.now())
 	if err != nil {
 		return in, fmt.Errorf("events: %w", err)
 	}
-	all := make([]mapping.Event, len(evs))
-	for i, e := range evs {
-		all[i] = mapping.Event{Key: e.Key, Version: int(e.Version), Kind: e.Kind, Patient: e.Patient, Encounter: e.Encounter,
-			Hospital: e.Hospital, Source: e.Source, At: e.At, Resource: e.Resource, Data: e.Data}
+	for _, e := range all {
 		if e.Hospital != "" {
 			in.Patient.Hospital = e.Hospital
 		}

@@ -307,3 +307,27 @@ func testSweepMarks(t *testing.T, s *Store) {
 		t.Fatalf("the claimed mark was not cleared: %v", cs.Dirty)
 	}
 }
+
+func testEventsSince(t *testing.T, s *Store) {
+	ctx := t.Context()
+	var ids []int64
+	for i := range 3 {
+		r := accept(t, s, res("Observation", fmt.Sprintf("es%d", i), fmt.Sprintf("es-h%d", i)))
+		ids = append(ids, r[0].MessageID)
+	}
+	// Completed out of arrival order: a parked message completes last.
+	for _, i := range []int{2, 0, 1} {
+		if _, err := s.CompleteAll(ctx, []store.Completion{{MessageID: ids[i], Status: store.StatusProcessed, Events: []store.Event{
+			{Key: fmt.Sprintf("Observation/es%d#result", i), Version: 1, Kind: "result", Patient: "Patient/es", At: time.Now(), Resource: "x"}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.EventsSince(ctx, "Patient/es", 0)
+	if err != nil || len(all) != 3 || all[0].Key != "Observation/es2#result" || all[2].Key != "Observation/es1#result" {
+		t.Fatalf("events since 0: %+v %v", all, err)
+	}
+	rest, err := s.EventsSince(ctx, "Patient/es", all[0].Position)
+	if err != nil || len(rest) != 2 || rest[0].Position <= all[0].Position {
+		t.Fatalf("events since %d: %+v %v", all[0].Position, rest, err)
+	}
+}

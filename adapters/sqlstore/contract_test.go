@@ -56,6 +56,7 @@ func runContract(t *testing.T, open func(t *testing.T) *Store) {
 		{"CorePoke", testCorePoke},
 		{"MarkRecent", testMarkRecent},
 		{"SweepMarks", testSweepMarks},
+		{"EventsSince", testEventsSince},
 		{"StreamAndDeliveries", testStreamAndDeliveries},
 		{"Ping", func(t *testing.T, s *Store) {
 			if err := s.Ping(t.Context()); err != nil {

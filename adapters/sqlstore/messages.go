@@ -613,6 +613,35 @@ func (s *Store) Counts(ctx context.Context) ([]store.Count, error) {
 	return out, nil
 }
 
+// EventsSince returns the patient's events stored after a position, in storing order.
+func (s *Store) EventsSince(ctx context.Context, patientKey string, after int64) ([]store.Event, error) {
+	pos := "rowid"
+	if s.d.postgres() {
+		pos = "id"
+	}
+	rows, err := s.query(ctx, s.r, `SELECT key, version, kind, patient, encounter, hospital, source, at, resource, data, `+pos+`
+		FROM events WHERE patient = ? AND `+pos+` > ? ORDER BY `+pos, patientKey, after)
+	if err != nil {
+		return nil, fmt.Errorf("events since: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var e store.Event
+		var at int64
+		var data []byte
+		if err := rows.Scan(&e.Key, &e.Version, &e.Kind, &e.Patient, &e.Encounter, &e.Hospital, &e.Source, &at, &e.Resource, &data, &e.Position); err != nil {
+			return nil, fmt.Errorf("events since: %w", err)
+		}
+		e.At = fromMicros(at)
+		if data != nil {
+			e.Data = json.RawMessage(data)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
 // Events returns the events of a patient ordered by time, then message and position.
 func (s *Store) Events(ctx context.Context, patientKey string) ([]store.Event, error) {
 	rows, err := s.query(ctx, s.r, `SELECT key, version, kind, patient, encounter, hospital, source, at, resource, data

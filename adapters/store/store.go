@@ -131,6 +131,8 @@ type Event struct {
 	At        time.Time
 	Resource  string // "Type/id" of the resource it came from
 	Data      json.RawMessage
+	// Position is where the event was stored, increasing (EventsSince); 0 when not read so.
+	Position int64
 }
 
 // Completion is the worker's verdict on one message.
@@ -281,6 +283,9 @@ type Store interface {
 	Messages(ctx context.Context, f MessageFilter) ([]Message, error)
 	Counts(ctx context.Context) ([]Count, error)
 	Events(ctx context.Context, patientKey string) ([]Event, error)
+	// EventsSince returns the patient's events stored after position after (0: all), in the
+	// order stored, with their positions (Event.Position).
+	EventsSince(ctx context.Context, patientKey string, after int64) ([]Event, error)
 
 	CreateToken(ctx context.Context, t Token) error
 	TokenByHash(ctx context.Context, hash string) (Token, error)

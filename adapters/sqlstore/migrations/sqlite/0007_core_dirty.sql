@@ -5,3 +5,6 @@ ALTER TABLE core_state ADD COLUMN dirty INTEGER;
 
 -- The sweeper finds due marks by time.
 CREATE INDEX core_state_dirty ON core_state (dirty) WHERE dirty IS NOT NULL;
+
+-- The insertion position of an event is its rowid (events are never updated or deleted); the
+-- index on (patient, …) finds a patient's events after a position.
