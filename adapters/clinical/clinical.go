@@ -97,9 +97,9 @@ type Options struct {
 	Notifier  Notifier
 	Now       func() time.Time
 	Logger    *slog.Logger
-	// Coalesce is how long deferred cores' runs for one patient are gathered; default 10 s:
+	// Coalesce is how long deferred cores' runs for one patient are gathered; default 30 s:
 	// a pathway item or a follow-up schedule a few seconds late harms no one, and a patient
-	// whose data keeps arriving (a lab run, a busy HIS) then costs six runs a minute, not one
+	// whose data keeps arriving (a lab run, a busy HIS) then costs two runs a minute, not one
 	// per message.
 	Coalesce time.Duration
 	// Registerer takes the runner's metrics; nil: not registered.
@@ -115,7 +115,7 @@ func New(st Store, cores []Named, opts Options) *Runner {
 		opts.Logger = slog.Default()
 	}
 	if opts.Coalesce <= 0 {
-		opts.Coalesce = 10 * time.Second
+		opts.Coalesce = 30 * time.Second
 	}
 	r := &Runner{cores: cores, store: st, sched: opts.Scheduler, note: opts.Notifier, now: opts.Now, log: opts.Logger,
 		coalesce: opts.Coalesce, marks: map[string]time.Time{}, events: newEventCache(2000, time.Minute),
