@@ -408,6 +408,12 @@ func (r *Runner) input(ctx context.Context, key string) (pathways.Input, error) 
 		}
 	}
 	in.Facts = pathways.InForce(all)
+	// Age and sex come from the Patient resource, read again at most once a minute: they
+	// change rarely, and a change makes no event that would run the cores anyway.
+	if p, ok := r.events.patient(key, r.now()); ok {
+		in.Patient.BirthDate, in.Patient.Gender = p.BirthDate, p.Gender
+		return in, nil
+	}
 	res, err := r.store.Resource(ctx, "Patient", strings.TrimPrefix(key, "Patient/"))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -428,6 +434,7 @@ func (r *Runner) input(ctx context.Context, key string) (pathways.Input, error) 
 			}
 		}
 	}
+	r.events.setPatient(key, in.Patient, r.now())
 	return in, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lujing-health/lujing/adapters/store"
 	"github.com/lujing-health/lujing/mapping"
+	"github.com/lujing-health/lujing/pathways"
 )
 
 // eventCache keeps the events of the patients run lately, so that a run reads only the
@@ -21,6 +22,13 @@ type eventCache struct {
 	ttl time.Duration
 	mu  sync.Mutex
 	m   map[string]*patientEvents
+	// who keeps each patient's age and sex for ttl.
+	who map[string]demographics
+}
+
+type demographics struct {
+	p  pathways.Patient
+	at time.Time
 }
 
 type patientEvents struct {
@@ -31,7 +39,27 @@ type patientEvents struct {
 }
 
 func newEventCache(max int, ttl time.Duration) *eventCache {
-	return &eventCache{max: max, ttl: ttl, m: map[string]*patientEvents{}}
+	return &eventCache{max: max, ttl: ttl, m: map[string]*patientEvents{}, who: map[string]demographics{}}
+}
+
+// patient returns the patient's age and sex read within ttl.
+func (c *eventCache) patient(key string, now time.Time) (pathways.Patient, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.who[key]
+	if !ok || now.Sub(d.at) >= c.ttl {
+		return pathways.Patient{}, false
+	}
+	return d.p, true
+}
+
+func (c *eventCache) setPatient(key string, p pathways.Patient, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.who) >= c.max {
+		clear(c.who)
+	}
+	c.who[key] = demographics{p: pathways.Patient{BirthDate: p.BirthDate, Gender: p.Gender}, at: now}
 }
 
 // read returns every event of the patient, as stored, in storing order.
