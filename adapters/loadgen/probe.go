@@ -115,15 +115,19 @@ func Probe(ctx context.Context, cfg ProbeConfig, seed int64) (ProbeReport, error
 		id := fmt.Sprintf("probe-%d-%d", seed, n)
 		body := probeBundle(id, time.Now())
 		rep.Sent++
-		preq, _ := http.NewRequestWithContext(ctx, http.MethodPost, cfg.BaseURL+"/fhir", bytes.NewReader(body))
+		// A post in flight when the run ends is finished, not cut off (and counted failed).
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		preq, _ := http.NewRequestWithContext(pctx, http.MethodPost, cfg.BaseURL+"/fhir", bytes.NewReader(body))
 		preq.Header.Set("Authorization", "Bearer "+cfg.Token)
 		preq.Header.Set("Content-Type", "application/fhir+json")
 		presp, err := cfg.Client.Do(preq)
 		if err != nil {
+			cancel()
 			rep.Failed++
 			continue
 		}
 		presp.Body.Close()
+		cancel()
 		if presp.StatusCode/100 != 2 {
 			rep.Failed++
 			continue
