@@ -209,3 +209,28 @@ func Department(facts []mapping.Event, encounter string) string {
 func Decode(data []byte, v any) error { return decoder.Unmarshal(data, v) }
 
 var decoder = sonic.ConfigStd
+
+// Matches reports whether the concept — its standard code or any coding as received — is one
+// of the codes: rules are written in standard codes or in a source's local ones.
+func Matches(c mapping.Concept, codes []mapping.Code) bool {
+	for _, x := range codes {
+		if c.System == x.System && c.Code == x.Code {
+			return true
+		}
+		for _, y := range c.Codings {
+			if y.System == x.System && y.Code == x.Code {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// DayNumber is the calendar day of t counted from the day of from, in zone, from's day being
+// day 1: the same day is 1, the next day 2 — how "day 31 after discharge" is counted.
+func DayNumber(from, t time.Time, zone *time.Location) int {
+	a, b := from.In(zone), t.In(zone)
+	da := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
+	db := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
+	return int(db.Sub(da)/(24*time.Hour)) + 1
+}

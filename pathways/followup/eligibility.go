@@ -175,17 +175,7 @@ func (e *Engine) eligibility(f *facts, d discharge) (Eligibility, string, time.T
 }
 
 func (e *Engine) restricted(c mapping.Concept) bool {
-	for _, r := range e.cfg.RestrictedTechnologies {
-		if c.System == r.System && c.Code == r.Code {
-			return true
-		}
-		for _, x := range c.Codings {
-			if x.System == r.System && x.Code == r.Code {
-				return true
-			}
-		}
-	}
-	return false
+	return pathways.Matches(c, e.cfg.RestrictedTechnologies)
 }
 
 // isOperation: graded, a restricted technology, or categorised as surgical. A procedure with

@@ -268,8 +268,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// dayNumber is the calendar day of t counted from the day of from, in zone, from's day being
-// day 1: the same day is 1, the next day 2.
-func dayNumber(from, t time.Time, zone *time.Location) int {
-	return days(dateOf(from, zone), dateOf(t, zone)) + 1
-}
+func dayNumber(from, t time.Time, zone *time.Location) int { return pathways.DayNumber(from, t, zone) }

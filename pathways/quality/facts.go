@@ -267,29 +267,6 @@ func prefixOf(c mapping.Concept, prefixes []string) bool {
 	return false
 }
 
-// codeIn reports whether the concept (or a coding as received) is one of the codes.
-func codeIn(c mapping.Concept, list []mapping.Code) bool {
-	for _, x := range list {
-		if c.System == x.System && c.Code == x.Code {
-			return true
-		}
-		for _, y := range c.Codings {
-			if y.System == x.System && y.Code == x.Code {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func codeListed(c *mapping.Code, list []mapping.Code) bool {
 	return c != nil && slices.ContainsFunc(list, func(x mapping.Code) bool { return x.System == c.System && x.Code == c.Code })
-}
-
-// dayNumber is the calendar day of t counted from from's day as day 1, in zone.
-func dayNumber(from, t time.Time, zone *time.Location) int {
-	a, b := from.In(zone), t.In(zone)
-	da := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
-	db := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
-	return int(db.Sub(da)/(24*time.Hour)) + 1
 }

@@ -40,7 +40,7 @@ func (e *Engine) readmission(f *facts, s *stay, stays []*stay, row rowFunc) {
 		if next.enc == s.enc || next.admitted.Before(s.discharged.At) {
 			continue
 		}
-		day := dayNumber(s.discharged.At, next.admitted, e.cfg.Zone)
+		day := pathways.DayNumber(s.discharged.At, next.admitted, e.cfg.Zone)
 		if day > e.cfg.ReadmissionDays {
 			break
 		}
@@ -120,7 +120,7 @@ func (e *Engine) returnRows(all []operation, o operation, row rowFunc) {
 	case o.Planned != nil && *o.Planned:
 		detail = fmt.Sprintf("operation %s: a planned reoperation after %s", code, prev.Resource)
 	default:
-		day := dayNumber(prev.At, o.At, e.cfg.Zone)
+		day := pathways.DayNumber(prev.At, o.At, e.cfg.Zone)
 		hours := o.At.Sub(prev.At).Hours()
 		same := o.Encounter != "" && o.Encounter == prev.Encounter
 		if same || day <= e.cfg.ReturnDays {
@@ -261,7 +261,7 @@ func (e *Engine) reperfusion(f *facts, s *stay, ind string, r Reperfusion, row r
 		}
 	}
 	for _, o := range f.orders {
-		if codeIn(o.Code, r.Medications) && in(o.At) {
+		if pathways.Matches(o.Code, r.Medications) && in(o.At) {
 			row(ind, 1, 1, false, fmt.Sprintf("%s: %s ordered %.1f h after onset", dx, o.Code.Code, o.At.Sub(onset).Hours()))
 			return
 		}
@@ -275,7 +275,7 @@ func (e *Engine) coding(f *facts, s *stay, row rowFunc) {
 	var last *result
 	for i := range f.results {
 		r := &f.results[i]
-		if r.Encounter != s.enc || !codeIn(r.Code, e.cfg.AuditCodes) || r.Value == nil {
+		if r.Encounter != s.enc || !pathways.Matches(r.Code, e.cfg.AuditCodes) || r.Value == nil {
 			continue
 		}
 		switch r.Status {
@@ -290,9 +290,9 @@ func (e *Engine) coding(f *facts, s *stay, row rowFunc) {
 	switch {
 	case last.Value.Boolean != nil:
 		correct, known = *last.Value.Boolean, true
-	case last.Value.Code != nil && codeIn(*last.Value.Code, e.cfg.AuditCorrect):
+	case last.Value.Code != nil && pathways.Matches(*last.Value.Code, e.cfg.AuditCorrect):
 		correct, known = true, true
-	case last.Value.Code != nil && codeIn(*last.Value.Code, e.cfg.AuditIncorrect):
+	case last.Value.Code != nil && pathways.Matches(*last.Value.Code, e.cfg.AuditIncorrect):
 		known = true
 	}
 	if !known {
