@@ -138,6 +138,7 @@ func (s *Server) pathwayRoutes(api *echo.Group) {
 	api.GET("/pathways", s.listPathways, s.auth(store.RoleClinician, store.RoleQC, store.RoleAdmin))
 	api.GET("/pathways/:id", s.getPathway, s.auth(store.RoleClinician, store.RoleQC, store.RoleAdmin))
 	api.PUT("/pathways/:id", s.putPathway, s.auth(store.RoleAdmin))
+	api.GET("/pathways/:id/counts", s.pathwayCounts, s.auth(store.RoleClinician, store.RoleQC, store.RoleAdmin))
 	k := recordKind{kind: clinicalpath.RecordKind, statuses: []string{clinicalpath.StatusActive, clinicalpath.StatusCompleted, clinicalpath.StatusWithdrawn}}
 	api.GET("/pathway-instances", s.listRecords(k), readers)
 	api.GET("/pathway-instances/:id", s.getRecord(clinicalpath.RecordKind), readers)

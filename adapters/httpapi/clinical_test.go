@@ -564,6 +564,40 @@ func TestPathwaysEndToEnd(t *testing.T) {
 		t.Fatalf("completed instance %v", done)
 	}
 	doneID := done["id"].(string)
+	// The pathway's counts for QC: the stay qualified, was enrolled and completed, its stay
+	// length is in the statistics. (The quality core's runs are coalesced: wait for them.)
+	from := past.Admitted.Add(-24 * time.Hour).Format("2006-01-02")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r := e.do("GET", "/api/v1/pathways/acute-simple-appendicitis/counts?from="+from, store.RoleQC, "", "")
+		var pc struct {
+			All struct {
+				Qualifying int `json:"qualifying_discharges"`
+				Enrolled   int `json:"enrolled"`
+				Completed  int `json:"completed"`
+				Stay       *struct {
+					N    int     `json:"n"`
+					Mean float64 `json:"mean_days"`
+				} `json:"stay"`
+			} `json:"all"`
+			Departments []struct{ Department string } `json:"departments"`
+		}
+		json.Unmarshal(r.body, &pc)
+		if r.status == 200 && pc.All.Qualifying == 1 && pc.All.Enrolled == 1 && pc.All.Completed == 1 && pc.All.Stay != nil && pc.All.Stay.N == 1 &&
+			pc.All.Stay.Mean >= 1 && len(pc.Departments) == 1 && pc.Departments[0].Department == "GEN-SURG" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pathway counts: %d %s", r.status, r.body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r := e.do("GET", "/api/v1/pathways/nope/counts", store.RoleQC, "", ""); r.status != 404 {
+		t.Fatalf("counts of an unknown pathway: %d", r.status)
+	}
+	if r := e.do("GET", "/api/v1/pathways/acute-simple-appendicitis/counts?from=2026-03-02&to=2026-03-01", store.RoleQC, "", ""); r.status != 400 {
+		t.Fatalf("counts with from after to: %d", r.status)
+	}
 	if r := e.do("POST", "/api/v1/pathway-instances/"+doneID+"/withdraw", store.RoleClinician, "application/json", `{"reason":"患者要求"}`); r.status != 409 {
 		t.Fatalf("withdraw a completed instance: %d %s", r.status, r.body)
 	}

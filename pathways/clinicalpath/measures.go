@@ -8,7 +8,13 @@ const (
 	IndicatorCompletion = "pathway-completion"
 	IndicatorWithdrawal = "pathway-withdrawal"
 	IndicatorVariance   = "pathway-variance"
+	// IndicatorStay carries the length of stay (days) of each discharged instance as a value.
+	IndicatorStay = "pathway-stay"
 )
+
+// ForPathway is the id of an indicator's rows for one pathway: the catalogue's indicators
+// count all pathways together; these break them down (GET /api/v1/pathways/{id}/counts).
+func ForPathway(indicator, pathway string) string { return indicator + ":" + pathway }
 
 // Measures are an instance's rows of the pathway QC indicators, over enrolled instances whose
 // encounter was discharged, at the discharge (the time dimension; an instance withdrawn
@@ -30,9 +36,17 @@ func Measures(v *Instance) []pathways.Measure {
 		}
 		return m
 	}
-	return []pathways.Measure{
+	out := []pathways.Measure{
 		row(IndicatorCompletion, v.Status == StatusCompleted),
 		row(IndicatorWithdrawal, v.Status == StatusWithdrawn),
 		row(IndicatorVariance, v.NegativeVariance),
 	}
+	for _, m := range out[:3] {
+		m.Indicator = ForPathway(m.Indicator, v.Pathway.ID)
+		out = append(out, m)
+	}
+	stay := float64(v.LengthOfStay)
+	los := row(ForPathway(IndicatorStay, v.Pathway.ID), false)
+	los.Value = &stay
+	return append(out, los)
 }

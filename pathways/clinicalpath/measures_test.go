@@ -1,6 +1,7 @@
 package clinicalpath_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -66,9 +67,27 @@ func TestMeasuresOnRecords(t *testing.T) {
 			t.Errorf("%s at %v, want the discharge %v", m.Indicator, m.At, s.Discharged)
 		}
 	}
-	want := map[string][2]int{clinicalpath.IndicatorCompletion: {1, 1}, clinicalpath.IndicatorWithdrawal: {0, 1}, clinicalpath.IndicatorVariance: {1, 1}}
-	if len(got) != 3 || got[clinicalpath.IndicatorCompletion] != want[clinicalpath.IndicatorCompletion] ||
-		got[clinicalpath.IndicatorWithdrawal] != want[clinicalpath.IndicatorWithdrawal] || got[clinicalpath.IndicatorVariance] != want[clinicalpath.IndicatorVariance] {
+	const pw = "colon-cancer-radical-resection"
+	stay := clinicalpath.ForPathway(clinicalpath.IndicatorStay, pw)
+	want := map[string][2]int{clinicalpath.IndicatorCompletion: {1, 1}, clinicalpath.IndicatorWithdrawal: {0, 1}, clinicalpath.IndicatorVariance: {1, 1},
+		// the same per pathway, and the stay as a value
+		clinicalpath.ForPathway(clinicalpath.IndicatorCompletion, pw): {1, 1}, clinicalpath.ForPathway(clinicalpath.IndicatorWithdrawal, pw): {0, 1},
+		clinicalpath.ForPathway(clinicalpath.IndicatorVariance, pw): {1, 1}, stay: {0, 1}}
+	if len(got) != len(want) {
 		t.Errorf("measures %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	var body struct {
+		LengthOfStay int `json:"length_of_stay"`
+	}
+	json.Unmarshal(rec.Body, &body)
+	for _, m := range rec.Measures {
+		if m.Indicator == stay && (m.Value == nil || *m.Value != float64(body.LengthOfStay) || body.LengthOfStay < 14) {
+			t.Errorf("stay value %v, want the instance's %d days", m.Value, body.LengthOfStay)
+		}
 	}
 }

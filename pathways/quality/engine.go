@@ -137,6 +137,14 @@ func (e *Engine) Apply(raw json.RawMessage, in pathways.Input) (pathways.Outcome
 			} else {
 				row(IndicatorEnrollment, 1, 0, false, "qualifies for "+strings.Join(pws, ", ")+"; not enrolled")
 			}
+			// The same, per pathway (GET /api/v1/pathways/{id}/counts).
+			for _, pw := range pws {
+				in := 0
+				if enrolled == pw {
+					in = 1
+				}
+				row(clinicalpath.ForPathway(IndicatorEnrollment, pw), 1, in, false, "qualifies for "+pw)
+			}
 		}
 		e.operationRows(f, s, row)
 		e.reperfusion(f, s, IndicatorSTEMI, e.cfg.STEMI, row)
