@@ -417,11 +417,15 @@ func TestFollowUpEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(raw, &b); err != nil {
 		t.Fatal(err)
 	}
+	// As the HIS sends them: each change a transaction through POST /fhir, in order (the
+	// Encounter again at discharge, the readmission days later).
 	for _, en := range b.Entry {
 		var head struct{ ResourceType, ID string }
 		json.Unmarshal(en.Resource, &head)
-		if r := e.do("PUT", "/fhir/"+head.ResourceType+"/"+head.ID, "his", fj, string(en.Resource)); r.status/100 != 2 {
-			t.Fatalf("PUT %s/%s: %d %s", head.ResourceType, head.ID, r.status, r.body)
+		bundle := `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"` + head.ResourceType + "/" + head.ID +
+			`","resource":` + string(en.Resource) + `,"request":{"method":"PUT","url":"` + head.ResourceType + "/" + head.ID + `"}}]}`
+		if r := e.do("POST", "/fhir", "his", fj, bundle); r.status != 200 {
+			t.Fatalf("POST %s/%s: %d %s", head.ResourceType, head.ID, r.status, r.body)
 		}
 	}
 	var list struct {
