@@ -70,7 +70,8 @@ var zone = func() *time.Location {
 	return z
 }()
 
-func newFixture(t *testing.T) *fixture {
+// newFixture builds the server; opts adjust the workspace's configuration (single sign-on).
+func newFixture(t *testing.T, opts ...func(*webui.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
@@ -104,7 +105,11 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.hub = livestream.NewHub(head)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ui, err := webui.New(webui.Config{Store: st, Quality: f.quality, Zone: zone, Now: f.clock.Now, Logger: log})
+	cfg := webui.Config{Store: st, Quality: f.quality, Zone: zone, Now: f.clock.Now, Logger: log}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ui, err := webui.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

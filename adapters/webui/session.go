@@ -135,6 +135,7 @@ type loginView struct {
 	Name  string
 	Token string
 	Error string
+	SSO   bool // single sign-on is configured: show its button
 }
 
 func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +156,7 @@ func (u *UI) showLogin(w http.ResponseWriter, r *http.Request, lang string, stat
 	u.setCookie(w, r, loginCookie, tok, 30*time.Minute)
 	w.Header().Set("Cache-Control", "no-store")
 	u.render(w, r, status, "login", &page{Lang: lang, Title: "login.title", Path: r.URL.Path,
-		Data: loginView{Next: next, Name: name, Token: tok, Error: msg}})
+		Data: loginView{Next: next, Name: name, Token: tok, Error: msg, SSO: u.cfg.SSO != nil}})
 }
 
 // login checks the name and password and starts a session. Failures say the same thing
@@ -183,6 +184,13 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		u.showLogin(w, r, lang, http.StatusUnauthorized, next, name, "login.failed")
 		return
 	}
+	u.startSession(w, r, user, next, "password")
+}
+
+// startSession signs user in, whichever way they proved who they are (password or single
+// sign-on): a new session with a fresh random secret in the cookie, then on to next if it
+// stays inside the workspace.
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, user account.User, next, method string) {
 	secret, err := account.NewSecret()
 	if err != nil {
 		u.fail(w, r, nil, err)
@@ -191,13 +199,13 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	now := u.cfg.Now().UTC()
 	if err := u.cfg.Store.CreateSession(r.Context(), account.Session{Hash: account.HashSecret(secret), UserID: user.ID,
 		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(u.cfg.MaxLifetime)}); err != nil {
-		u.fail(w, r, nil, fmt.Errorf("sign in %s: %w", name, err))
+		u.fail(w, r, nil, fmt.Errorf("sign in %s: %w", user.Name, err))
 		return
 	}
 	u.clearCookie(w, r, loginCookie)
 	// The cookie lives as long as the session may; the idle timeout is enforced on the server.
 	u.setCookie(w, r, sessionCookie, secret, u.cfg.MaxLifetime)
-	u.log.Info("web sign-in", "user", user.Name, "role", user.Role)
+	u.log.Info("web sign-in", "user", user.Name, "role", user.Role, "method", method)
 	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 }
 

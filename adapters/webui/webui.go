@@ -91,8 +91,10 @@ type Config struct {
 	// SecureCookies marks cookies Secure even for plain-HTTP requests: set it when a proxy in
 	// front terminates TLS. Requests that arrive over TLS get Secure cookies anyway.
 	SecureCookies bool
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// SSO, when set, offers OpenID Connect single sign-on beside the password form (NewSSO).
+	SSO    *SSO
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // UI is the web workspace, an http.Handler for everything under Prefix.
@@ -151,6 +153,8 @@ func (u *UI) routes() {
 	m.HandleFunc("GET "+Prefix+"/login", u.loginPage)
 	m.HandleFunc("POST "+Prefix+"/login", u.login)
 	m.HandleFunc("POST "+Prefix+"/logout", u.logout)
+	m.HandleFunc("GET "+Prefix+"/oidc/login", u.ssoLogin)
+	m.HandleFunc("GET "+Prefix+"/oidc/callback", u.ssoCallback)
 	m.HandleFunc("GET "+Prefix+"/{$}", u.signedIn(u.home, store.RoleClinician, store.RoleQC, store.RoleAdmin))
 	clinical := []store.Role{store.RoleClinician, store.RoleAdmin}
 	m.HandleFunc("GET "+Prefix+"/ward", u.signedIn(u.ward, clinical...))

@@ -23,6 +23,7 @@ import (
 
 const userUsage = `Usage:
   lujing user create --name NAME --role clinician|qc|admin [--department D]… [--hospital ID] < password
+  lujing user create --sso --name NAME --role clinician|qc|admin [--department D]… [--hospital ID]
   lujing user list
   lujing user disable NAME|ID
   lujing user password NAME|ID < password
@@ -30,7 +31,9 @@ const userUsage = `Usage:
 Accounts sign in to the web workspace (/ui). Roles and departments mean what they mean on a
 token: a clinician bound to departments acts only in them; bound to none, hospital-wide. The
 password is read from the first line of standard input (at least 10 characters) and stored
-as a bcrypt hash.
+as a bcrypt hash. With --sso the account has no password and signs in only by single sign-on
+(serve --oidc-issuer): NAME is the user name the identity provider gives (its
+preferred_username claim, or serve's --oidc-username-claim).
 `
 
 // stdin is where passwords are read from (a variable for tests).
@@ -75,12 +78,14 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var sf storeFlags
 	var name, role, hospital string
 	var depts multiFlag
+	var sso bool
 	fs := newFlags("user create", "lujing user create --name NAME --role ROLE [flags] < password", stderr)
 	sf.register(fs)
 	fs.StringVar(&name, "name", "", "the name people sign in with (unique)")
 	fs.StringVar(&role, "role", "", "clinician, qc or admin")
 	fs.StringVar(&hospital, "hospital", "", "the hospital (organization identifier) the account belongs to")
 	fs.Var(&depts, "department", "department the account acts in (repeatable); none: hospital-wide")
+	fs.BoolVar(&sso, "sso", false, "no password: the account signs in only by single sign-on (OpenID Connect)")
 	fs.Bool("password-stdin", true, "read the password from standard input (the only way: never from the command line)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -96,13 +101,15 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stderr, "lujing user create: --role %q: want clinician, qc or admin\n", role)
 		return errUsage
 	}
-	pw, err := readPassword()
-	if err != nil {
-		return err
-	}
-	hash, err := account.HashPassword(pw)
-	if err != nil {
-		return err
+	var hash string // empty: no password ever matches (account.CheckPassword)
+	if !sso {
+		pw, err := readPassword()
+		if err != nil {
+			return err
+		}
+		if hash, err = account.HashPassword(pw); err != nil {
+			return err
+		}
 	}
 	st, _, err := sf.open(ctx)
 	if err != nil {
@@ -114,6 +121,10 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("an account named %q exists already", name)
 		}
 		return err
+	}
+	if sso {
+		fmt.Fprintf(stdout, "user %q (%s) created, single sign-on only\n", name, r)
+		return nil
 	}
 	fmt.Fprintf(stdout, "user %q (%s) created\n", name, r)
 	return nil
@@ -221,18 +232,37 @@ type webFlags struct {
 	idle          time.Duration
 	lifetime      time.Duration
 	secureCookies bool
+	oidc          webui.SSOConfig
 }
 
 func (f *webFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.idle, "session-idle", envDuration("LUJING_SESSION_IDLE", 30*time.Minute), "web sessions end after this long without a request (env LUJING_SESSION_IDLE)")
 	fs.DurationVar(&f.lifetime, "session-lifetime", envDuration("LUJING_SESSION_LIFETIME", 12*time.Hour), "web sessions end this long after sign-in however active (env LUJING_SESSION_LIFETIME)")
+	fs.StringVar(&f.oidc.Issuer, "oidc-issuer", envOr("LUJING_OIDC_ISSUER", ""), "OpenID Connect issuer URL for single sign-on to the web workspace; empty: off (env LUJING_OIDC_ISSUER)")
+	fs.StringVar(&f.oidc.ClientID, "oidc-client-id", envOr("LUJING_OIDC_CLIENT_ID", ""), "Lujing's client id at the OpenID Connect issuer (env LUJING_OIDC_CLIENT_ID)")
+	fs.StringVar(&f.oidc.ClientSecret, "oidc-client-secret", envOr("LUJING_OIDC_CLIENT_SECRET", ""), "the client's secret; prefer the env LUJING_OIDC_CLIENT_SECRET to the command line")
+	fs.StringVar(&f.oidc.RedirectURL, "oidc-redirect-url", envOr("LUJING_OIDC_REDIRECT_URL", ""), "the callback registered at the issuer; default: <the request's scheme and host>/ui/oidc/callback, set it behind a proxy (env LUJING_OIDC_REDIRECT_URL)")
+	fs.StringVar(&f.oidc.UsernameClaim, "oidc-username-claim", envOr("LUJING_OIDC_USERNAME_CLAIM", "preferred_username"), "the ID token claim holding the Lujing user name (env LUJING_OIDC_USERNAME_CLAIM)")
 	fs.BoolVar(&f.secureCookies, "secure-cookies", envOr("LUJING_SECURE_COOKIES", "") == "true", "mark web cookies Secure on plain HTTP too: set it behind a proxy that terminates TLS (env LUJING_SECURE_COOKIES)")
 }
 
 // build makes the web workspace over the store; zone is serve's --zone.
+// With --oidc-issuer it reads the issuer's discovery document first: serve does not start
+// with single sign-on configured but unreachable.
 func (f *webFlags) build(st *sqlstore.Store, quality webui.Quality, zone *time.Location, log *slog.Logger) (*webui.UI, error) {
+	var sso *webui.SSO
+	if f.oidc.Issuer != "" {
+		if f.oidc.ClientID == "" {
+			return nil, errors.New("--oidc-issuer needs --oidc-client-id")
+		}
+		var err error
+		if sso, err = webui.NewSSO(context.Background(), f.oidc); err != nil {
+			return nil, err
+		}
+		log.Info("web single sign-on", "issuer", f.oidc.Issuer, "client", f.oidc.ClientID, "username_claim", f.oidc.UsernameClaim)
+	}
 	return webui.New(webui.Config{Store: st, Quality: quality, Zone: zone, IdleTimeout: f.idle, MaxLifetime: f.lifetime,
-		SecureCookies: f.secureCookies, Logger: log})
+		SecureCookies: f.secureCookies, SSO: sso, Logger: log})
 }
 
 func envDuration(name string, def time.Duration) time.Duration {
