@@ -50,4 +50,11 @@ func TestUserCommand(t *testing.T) {
 	if code, _, _ := cmd("a new long password\n", "user", "password", "li"); code != 0 {
 		t.Fatalf("password: exit %d", code)
 	}
+	// An account that signs in only by single sign-on: no password asked for.
+	if code, out, e := cmd("", "user", "create", "--name", "zhao", "--role", "clinician", "--department", "GI-SURG", "--sso"); code != 0 {
+		t.Fatalf("create --sso: exit %d %s %s", code, out, e)
+	}
+	if _, out, _ = cmd("", "user", "list"); !strings.Contains(out, "zhao") || !strings.Contains(out, "GI-SURG") {
+		t.Fatalf("list after create --sso:\n%s", out)
+	}
 }
