@@ -8,6 +8,7 @@ type metrics struct {
 	unparked prometheus.Counter
 	unmapped *prometheus.CounterVec
 	lag      prometheus.Histogram
+	handle   prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -33,9 +34,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from storing a message to completing it.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 14),
 		}),
+		handle: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "lujing_worker_handle_seconds",
+			Help:    "Time of one delivery of a patient key: its messages mapped and completed, and the clinical runs after.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.messages, m.errors, m.unparked, m.unmapped, m.lag)
+		reg.MustRegister(m.messages, m.errors, m.unparked, m.unmapped, m.lag, m.handle)
 	}
 	return m
 }

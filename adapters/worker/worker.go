@@ -94,6 +94,8 @@ func (w *Worker) Handle(ctx context.Context, key string) error {
 		return ctx.Err()
 	}
 	defer func() { <-w.slots }()
+	start := time.Now()
+	defer func() { w.metrics.handle.Observe(time.Since(start).Seconds()) }()
 	// One patient's messages read the same Patient and Encounter again and again.
 	ctx = withCache(ctx)
 	applied := 0
