@@ -246,10 +246,21 @@ func (c *consumer) runPartition(ctx context.Context, l *lease) {
 			q.log.Info("reading partition recovered", "partition", l.p)
 			failing = false
 		}
+		// A key published several times in one batch is handled once: every entry read was
+		// published after its messages were stored, so the first handling (after the read)
+		// takes them all, and a timer's time has come. The others are acknowledged.
+		handled := map[string]bool{}
 		for _, s := range res {
 			for _, m := range s.Messages {
+				if k, _ := m.Values["k"].(string); k != "" && handled[k] {
+					c.ack(l.p, m.ID)
+					continue
+				}
 				if !c.handle(ctx, l, m) {
 					return
+				}
+				if k, _ := m.Values["k"].(string); k != "" {
+					handled[k] = true
 				}
 			}
 		}

@@ -346,3 +346,40 @@ func BenchmarkPublishConsume(b *testing.B) {
 	defer q.Close()
 	queuetest.Benchmark(b, q)
 }
+
+// TestRepeatsInABatchHandledOnce: a key published many times before the consumer reads is
+// handled once per batch read (the handling takes every message stored before it), and every
+// entry is acknowledged.
+func TestRepeatsInABatchHandledOnce(t *testing.T) {
+	ctx := context.Background()
+	client := newClient(t)
+	prefix := uniquePrefix(t, client)
+	opts := testOptions(prefix, "A")
+	opts.Partitions, opts.BatchSize = 1, 64
+	q := New(client, opts)
+	defer q.Close()
+	for range 20 {
+		if err := q.Publish(ctx, "Patient/r1", "Patient/r2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	got := map[string]int{}
+	queuetest.Consume(t, q, func(ctx context.Context, key string) error {
+		mu.Lock()
+		got[key]++
+		mu.Unlock()
+		return nil
+	})
+	queuetest.WaitFor(t, 5*time.Second, "both keys handled and nothing waiting", func() bool {
+		n, _ := q.Depth(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		return got["Patient/r1"] > 0 && got["Patient/r2"] > 0 && n == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if got["Patient/r1"] != 1 || got["Patient/r2"] != 1 {
+		t.Fatalf("handled %v; want each key once for 20 entries read in one batch", got)
+	}
+}
