@@ -90,7 +90,10 @@ func TestBrowserDemo(t *testing.T) {
 "code":{"coding":[{"system":"http://loinc.org","code":"2823-3","display":"Potassium"}],"text":"血钾"},
 "subject":{"reference":%q},"encounter":{"reference":%q},"effectiveDateTime":%q,"issued":%q,
 "valueQuantity":{"value":7.4,"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}`, id, patient, encounter, now, now)
-		req, _ := http.NewRequest("PUT", p.base+"/fhir/Observation/"+id, strings.NewReader(obs))
+		// Through POST /fhir, as a LIS sends its results: a transaction Bundle.
+		bundle := `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"Observation/` + id + `","resource":` + obs +
+			`,"request":{"method":"PUT","url":"Observation/` + id + `"}}]}`
+		req, _ := http.NewRequest("POST", p.base+"/fhir", strings.NewReader(bundle))
 		req.Header.Set("Authorization", "Bearer "+tokens["demo-lis"])
 		req.Header.Set("Content-Type", "application/fhir+json")
 		res, err := http.DefaultClient.Do(req)
