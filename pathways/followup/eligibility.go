@@ -24,61 +24,30 @@ type facts struct {
 	all        []mapping.Event
 }
 
-type admission struct {
-	mapping.Event
-	mapping.AdmittedData
-}
+type (
+	admission = pathways.Admission
+	discharge = pathways.Discharge
+	operation = pathways.Operation
+	diagnosis = pathways.Diagnosis
+)
 
-type discharge struct {
-	mapping.Event
-	mapping.DischargedData
-}
-
-type operation struct {
-	mapping.Event
-	mapping.OperatedData
-}
-
-type diagnosis struct {
-	mapping.Event
-	mapping.DiagnosedData
-}
-
-// readFacts decodes the facts that hold. A fact whose Data does not decode is an error: the
-// mapping wrote it, so it is a bug, not bad input to skip.
+// readFacts decodes the facts that hold (pathways.DecodeFacts) into what follow-up reads.
 func readFacts(in []mapping.Event) (*facts, error) {
-	f := &facts{admitted: map[string]admission{}, all: pathways.Holding(in)}
-	for _, e := range f.all {
-		var err error
-		switch e.Kind {
-		case mapping.KindAdmitted:
-			var d mapping.AdmittedData
-			if err = pathways.Decode(e.Data, &d); err == nil {
-				f.admitted[e.Encounter] = admission{e, d}
-			}
-		case mapping.KindDischarged:
-			var d mapping.DischargedData
-			if err = pathways.Decode(e.Data, &d); err == nil && d.CareSetting == "inpatient" {
-				f.discharged = append(f.discharged, discharge{e, d})
-			}
-		case mapping.KindOperated:
-			var d mapping.OperatedData
-			if err = pathways.Decode(e.Data, &d); err == nil {
-				f.ops = append(f.ops, operation{e, d})
-			}
-		case mapping.KindDiagnosed:
-			var d mapping.DiagnosedData
-			if err = pathways.Decode(e.Data, &d); err == nil {
-				f.dx = append(f.dx, diagnosis{e, d})
-			}
-		case mapping.KindDied:
-			if f.died == nil {
-				f.died = &e
-			}
+	d, err := pathways.DecodeFacts(in, mapping.KindAdmitted, mapping.KindDischarged, mapping.KindOperated, mapping.KindDiagnosed, mapping.KindDied)
+	if err != nil {
+		return nil, fmt.Errorf("followup: %w", err)
+	}
+	f := &facts{admitted: map[string]admission{}, all: d.All, ops: d.Operations, dx: d.Diagnoses}
+	for _, a := range d.Admissions {
+		f.admitted[a.Encounter] = a
+	}
+	for _, x := range d.Discharges {
+		if x.CareSetting == "inpatient" {
+			f.discharged = append(f.discharged, x)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("followup: fact %s: %w", e.Key, err)
-		}
+	}
+	if len(d.Died) > 0 {
+		f.died = &d.Died[0]
 	}
 	return f, nil
 }

@@ -24,106 +24,36 @@ type facts struct {
 	adverse    []adverse
 }
 
-type admission struct {
-	mapping.Event
-	mapping.AdmittedData
-}
+type (
+	admission = pathways.Admission
+	discharge = pathways.Discharge
+	transfer  = pathways.Transfer
+	diagnosis = pathways.Diagnosis
+	operation = pathways.Operation
+	document  = pathways.Document
+	order     = pathways.Order
+	result    = pathways.Result
+	adverse   = pathways.Adverse
+)
 
-type discharge struct {
-	mapping.Event
-	mapping.DischargedData
-}
-
-type transfer struct {
-	mapping.Event
-	mapping.TransferredData
-}
-
-type diagnosis struct {
-	mapping.Event
-	mapping.DiagnosedData
-}
-
-type operation struct {
-	mapping.Event
-	mapping.OperatedData
-}
-
-type document struct {
-	mapping.Event
-	mapping.DocumentedData
-}
-
-type order struct {
-	mapping.Event
-	mapping.OrderedData
-}
-
-type result struct {
-	mapping.Event
-	mapping.ResultData
-}
-
-type adverse struct {
-	mapping.Event
-	mapping.AdverseEventData
-}
-
-// readFacts decodes the kinds the indicators read. A fact that does not decode is an error:
-// the mapping wrote it.
+// readFacts decodes the facts that hold (pathways.DecodeFacts) into what the indicators read;
+// admissions and discharges by encounter.
 func readFacts(in []mapping.Event) (*facts, error) {
-	f := &facts{all: pathways.Holding(in), admissions: map[string]admission{}, discharges: map[string]discharge{}}
-	for _, e := range f.all {
-		var err error
-		switch e.Kind {
-		case mapping.KindAdmitted:
-			var d mapping.AdmittedData
-			if err = pathways.Decode(e.Data, &d); err == nil && e.Encounter != "" {
-				f.admissions[e.Encounter] = admission{e, d}
-			}
-		case mapping.KindDischarged:
-			var d mapping.DischargedData
-			if err = pathways.Decode(e.Data, &d); err == nil && e.Encounter != "" {
-				f.discharges[e.Encounter] = discharge{e, d}
-			}
-		case mapping.KindTransferred:
-			var d mapping.TransferredData
-			if err = pathways.Decode(e.Data, &d); err == nil {
-				f.transfers = append(f.transfers, transfer{e, d})
-			}
-		case mapping.KindDiagnosed:
-			var d mapping.DiagnosedData
-			if err = pathways.Decode(e.Data, &d); err == nil {
-				f.diagnoses = append(f.diagnoses, diagnosis{e, d})
-			}
-		case mapping.KindOperated:
-			var d mapping.OperatedData
-			if err = pathways.Decode(e.Data, &d); err == nil {
-				f.operations = append(f.operations, operation{e, d})
-			}
-		case mapping.KindDocumented:
-			var d mapping.DocumentedData
-			if err = pathways.Decode(e.Data, &d); err == nil {
-				f.documents = append(f.documents, document{e, d})
-			}
-		case mapping.KindOrdered:
-			var d mapping.OrderedData
-			if err = pathways.Decode(e.Data, &d); err == nil {
-				f.orders = append(f.orders, order{e, d})
-			}
-		case mapping.KindResult:
-			var d mapping.ResultData
-			if err = pathways.Decode(e.Data, &d); err == nil {
-				f.results = append(f.results, result{e, d})
-			}
-		case mapping.KindAdverseEvent:
-			var d mapping.AdverseEventData
-			if err = pathways.Decode(e.Data, &d); err == nil {
-				f.adverse = append(f.adverse, adverse{e, d})
-			}
+	d, err := pathways.DecodeFacts(in, mapping.KindAdmitted, mapping.KindDischarged, mapping.KindTransferred, mapping.KindDiagnosed,
+		mapping.KindOperated, mapping.KindDocumented, mapping.KindOrdered, mapping.KindResult, mapping.KindAdverseEvent)
+	if err != nil {
+		return nil, fmt.Errorf("quality: %w", err)
+	}
+	f := &facts{all: d.All, admissions: map[string]admission{}, discharges: map[string]discharge{}, transfers: d.Transfers,
+		diagnoses: d.Diagnoses, operations: d.Operations, documents: d.Documents, orders: d.Orders, results: d.Results, adverse: d.Adverse}
+	for _, a := range d.Admissions {
+		if a.Encounter != "" {
+			f.admissions[a.Encounter] = a
 		}
-		if err != nil {
-			return nil, fmt.Errorf("quality: fact %s: %w", e.Key, err)
+	}
+	for _, x := range d.Discharges {
+		if x.Encounter != "" {
+			f.discharges[x.Encounter] = x
 		}
 	}
 	return f, nil
