@@ -533,7 +533,7 @@ func (e *env) sendStory(s *synth.Story) {
 // instance waits for the patient's pathway instance in the wanted status.
 func (e *env) instance(patient, status string) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		r := e.do("GET", "/api/v1/pathway-instances?patient="+patient, store.RoleClinician, "", "")
 		var list struct{ Items []map[string]any }
