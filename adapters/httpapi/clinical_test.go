@@ -437,7 +437,7 @@ func TestFollowUpEndToEnd(t *testing.T) {
 	}
 	// The pipeline is asynchronous and coalesces the follow-up core's runs: wait until the
 	// worklist shows everything the data says (both reasons, both findings).
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		r := e.do("GET", "/api/v1/follow-ups?patient=p1&limit=100", store.RoleClinician, "", "")
 		list.Items = nil
@@ -533,7 +533,7 @@ func (e *env) sendStory(s *synth.Story) {
 // instance waits for the patient's pathway instance in the wanted status.
 func (e *env) instance(patient, status string) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		r := e.do("GET", "/api/v1/pathway-instances?patient="+patient, store.RoleClinician, "", "")
 		var list struct{ Items []map[string]any }
@@ -571,7 +571,7 @@ func TestPathwaysEndToEnd(t *testing.T) {
 	// The pathway's counts for QC: the stay qualified, was enrolled and completed, its stay
 	// length is in the statistics. (The quality core's runs are coalesced: wait for them.)
 	from := past.Admitted.Add(-24 * time.Hour).Format("2006-01-02")
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // generous: -race with every package in parallel is ten times slower
 	for {
 		r := e.do("GET", "/api/v1/pathways/acute-simple-appendicitis/counts?from="+from, store.RoleQC, "", "")
 		var pc struct {
