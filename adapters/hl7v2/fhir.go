@@ -284,15 +284,6 @@ func (b *builder) bundle() (*Result, error) {
 // warn records a part of the message left out.
 func (b *builder) warn(e *Error) { b.warnings = append(b.warnings, e) }
 
-// required returns field i of the segment as text, or an error naming it.
-func required(s Segment, seq, i int, what string) (string, error) {
-	v := strings.TrimSpace(s.Field(i).String())
-	if v == "" {
-		return "", &Error{Code: CodeRequiredMissing, Segment: s.Name, Seq: seq, Field: i, Msg: what + " is required"}
-	}
-	return v, nil
-}
-
 // dateTime reads a date/time field as a FHIR dateTime; "" when empty or unreadable.
 func (b *builder) dateTime(f Field) string {
 	t, ok := ParseTime(f.String(), b.o.Zone)

@@ -188,9 +188,6 @@ type filePositive struct {
 //go:embed default.yaml
 var defaultYAML []byte
 
-// DefaultYAML is the shipped configuration file, for `lujing check` and as an example.
-func DefaultYAML() []byte { return slices.Clone(defaultYAML) }
-
 // Default returns the shipped configuration (default.yaml).
 func Default() (*Config, error) { return Parse("default.yaml", defaultYAML) }
 
