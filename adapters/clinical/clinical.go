@@ -129,16 +129,6 @@ func New(st Store, cores []Named, opts Options) *Runner {
 	return r
 }
 
-// Core returns the core of that name, nil when there is none.
-func (r *Runner) Core(name string) Core {
-	for _, c := range r.cores {
-		if c.Name == name {
-			return c.Core
-		}
-	}
-	return nil
-}
-
 // Run runs every core for the patient key. Keys that are not patients ("Organization/x") have
 // nothing to run.
 func (r *Runner) Run(ctx context.Context, key string) error {
@@ -463,35 +453,46 @@ func (r *Runner) Sweep(ctx context.Context, every time.Duration) {
 	}
 }
 
-// SweepOnce runs the due marks of one batch and reports how many it ran.
+// SweepOnce runs the due marks of one batch and reports how many core runs it made. The marks
+// of one patient are run on one reading of the patient's events.
 func (r *Runner) SweepOnce(ctx context.Context) (int, error) {
 	now := r.now()
 	due, err := r.store.DueMarks(ctx, now, 50)
 	if err != nil {
 		return 0, err
 	}
-	ran := 0
+	var order []string
+	byPatient := map[string][]Named{}
+	lease := now.Add(time.Minute).Truncate(time.Microsecond)
 	for _, m := range due {
 		i := slices.IndexFunc(r.cores, func(c Named) bool { return c.Name == m.Core })
 		if i < 0 {
 			continue // a core this process does not run
 		}
-		lease := now.Add(time.Minute).Truncate(time.Microsecond)
 		ok, err := r.store.ClaimMark(ctx, m.Core, m.Patient, m.Dirty, lease)
 		if err != nil {
-			return ran, err
+			return 0, err
 		}
 		if !ok {
 			continue // another replica, or a new mark
 		}
-		in, err := r.input(ctx, m.Patient)
+		if byPatient[m.Patient] == nil {
+			order = append(order, m.Patient)
+		}
+		byPatient[m.Patient] = append(byPatient[m.Patient], r.cores[i])
+	}
+	ran := 0
+	for _, p := range order {
+		in, err := r.input(ctx, p)
 		if err != nil {
 			return ran, err
 		}
-		if err := r.runCoreClaimed(ctx, r.cores[i], in, lease); err != nil {
-			return ran, err
+		for _, c := range byPatient[p] {
+			if err := r.runCoreClaimed(ctx, c, in, lease); err != nil {
+				return ran, err
+			}
+			ran++
 		}
-		ran++
 	}
 	return ran, nil
 }
