@@ -25,12 +25,8 @@ type cvView struct {
 // arrives, so new values appear without a reload of the page.
 func (u *UI) criticalValues(w http.ResponseWriter, r *http.Request, v *viewer) {
 	ctx := r.Context()
-	full := showFullNames(r)
-	action := "search"
-	if full {
-		action = "search-unmasked"
-	}
-	if err := u.audit(r, v, action, r.URL.RequestURI(), ""); err != nil {
+	full, err := u.auditList(r, v)
+	if err != nil {
 		u.fail(w, r, v, err)
 		return
 	}
@@ -88,12 +84,8 @@ type fuView struct {
 // to record an attempt and its outcome.
 func (u *UI) followUps(w http.ResponseWriter, r *http.Request, v *viewer) {
 	ctx := r.Context()
-	full := showFullNames(r)
-	action := "search"
-	if full {
-		action = "search-unmasked"
-	}
-	if err := u.audit(r, v, action, r.URL.RequestURI(), ""); err != nil {
+	full, err := u.auditList(r, v)
+	if err != nil {
 		u.fail(w, r, v, err)
 		return
 	}

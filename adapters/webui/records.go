@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -203,4 +204,15 @@ func decode[T any](r store.Record) (T, error) {
 // allowedDepartment checks a department filter against the viewer's binding.
 func allowedDepartment(v *viewer, dept string) bool {
 	return dept == "" || len(v.user.Departments) == 0 || slices.Contains(v.user.Departments, dept)
+}
+
+// auditList records a list page's read of patient data — unmasked names audited as such —
+// before anything is read, and says whether names are shown in full.
+func (u *UI) auditList(r *http.Request, v *viewer) (bool, error) {
+	full := showFullNames(r)
+	action := "search"
+	if full {
+		action = "search-unmasked"
+	}
+	return full, u.audit(r, v, action, r.URL.RequestURI(), "")
 }

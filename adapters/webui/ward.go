@@ -64,12 +64,8 @@ func (u *UI) ward(w http.ResponseWriter, r *http.Request, v *viewer) {
 		u.renderError(w, r, v, http.StatusForbidden, "error.forbidden")
 		return
 	}
-	full := showFullNames(r)
-	action := "search"
-	if full {
-		action = "search-unmasked"
-	}
-	if err := u.audit(r, v, action, r.URL.RequestURI(), ""); err != nil {
+	full, err := u.auditList(r, v)
+	if err != nil {
 		u.fail(w, r, v, err)
 		return
 	}
