@@ -19,7 +19,8 @@ var errConsuming = errors.New("queue: Consume already running")
 type MemoryOptions struct {
 	// Partitions is the number of partitions keys are spread over (default 16).
 	Partitions int
-	// Workers bounds how many partitions are handled at once (default 4).
+	// Workers bounds how many partitions are handled at once (default 4), besides the one
+	// worker kept for urgent work.
 	Workers int
 	// RetryBackoff is how long a partition waits before redelivering a key whose handler
 	// failed (default 500ms).
@@ -46,14 +47,26 @@ func (o MemoryOptions) withDefaults() MemoryOptions {
 
 // Memory is the in-process queue: partitions are FIFO lists handed to a pool of workers, timers
 // are time.AfterFunc. Nothing survives a restart; the store's relay republishes what was lost.
+//
+// Urgent keys bypass the partitions: one more worker takes them from a FIFO of their own, so
+// a critical value waits neither behind its partition nor for the other workers. A key is
+// never in two handlers at once, whichever lanes brought it.
 type Memory struct {
 	opts  MemoryOptions
 	parts []*memPartition
-	// ready holds the partitions that have work and no worker. A partition is in it at most
-	// once (see memPartition.held), so its capacity of len(parts) means a send never blocks.
-	ready chan *memPartition
 	// depth counts deliveries published and not yet acknowledged (waiting or in a handler).
 	depth atomic.Int64
+
+	// sched guards the partitions' keys and states, the lists and busy.
+	sched         sync.Mutex
+	ready         []*memPartition // partitions with waiting keys and no worker, in order
+	urgent        []string        // urgent keys waiting, in publish order
+	urgentWaiting map[string]bool
+	busy          map[string]chan struct{} // keys in a handler; closed when it returns
+	// wake and wakeUrgent nudge sleeping workers (ordinary, and the urgent one). A worker
+	// sleeps only after finding its list empty under sched, and every publish sends a token
+	// after releasing it; a full buffer already holds a token for every sleeper.
+	wake, wakeUrgent chan struct{}
 
 	mu        sync.Mutex
 	timers    map[string]*memTimer
@@ -65,7 +78,7 @@ type Memory struct {
 type memPartition struct {
 	index int
 
-	mu      sync.Mutex
+	// Guarded by Memory.sched.
 	keys    []string       // waiting keys, in publish order
 	waiting map[string]int // occurrences of each key in keys, to coalesce repeats
 	// held is true while the partition is in ready, in a worker's hands or backing off after
@@ -82,11 +95,14 @@ var _ Queue = (*Memory)(nil)
 func NewMemory(opts MemoryOptions) *Memory {
 	opts = opts.withDefaults()
 	m := &Memory{
-		opts:   opts,
-		parts:  make([]*memPartition, opts.Partitions),
-		ready:  make(chan *memPartition, opts.Partitions),
-		timers: make(map[string]*memTimer),
-		done:   make(chan struct{}),
+		opts:          opts,
+		parts:         make([]*memPartition, opts.Partitions),
+		urgentWaiting: make(map[string]bool),
+		busy:          make(map[string]chan struct{}),
+		wake:          make(chan struct{}, opts.Workers),
+		wakeUrgent:    make(chan struct{}, 1),
+		timers:        make(map[string]*memTimer),
+		done:          make(chan struct{}),
 	}
 	for i := range m.parts {
 		m.parts[i] = &memPartition{index: i, waiting: make(map[string]int)}
@@ -109,16 +125,37 @@ func (m *Memory) Publish(ctx context.Context, keys ...string) error {
 	if m.isClosed() {
 		return ErrClosed
 	}
+	m.sched.Lock()
 	for _, key := range keys {
 		m.push(key)
 	}
+	m.sched.Unlock()
+	nudge(m.wake)
 	return nil
 }
 
+// PublishUrgent enqueues the keys for the urgent worker; a key already waiting there is
+// coalesced.
+func (m *Memory) PublishUrgent(ctx context.Context, keys ...string) error {
+	if m.isClosed() {
+		return ErrClosed
+	}
+	m.sched.Lock()
+	for _, key := range keys {
+		if !m.urgentWaiting[key] {
+			m.urgentWaiting[key] = true
+			m.urgent = append(m.urgent, key)
+			m.depth.Add(1)
+		}
+	}
+	m.sched.Unlock()
+	nudge(m.wakeUrgent)
+	return nil
+}
+
+// push adds a key to its partition; the caller holds sched.
 func (m *Memory) push(key string) {
 	p := m.parts[Partition(key, len(m.parts))]
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.waiting[key] > 0 {
 		return
 	}
@@ -127,8 +164,75 @@ func (m *Memory) push(key string) {
 	m.depth.Add(1)
 	if !p.held {
 		p.held = true
-		m.ready <- p
+		m.ready = append(m.ready, p)
 	}
+}
+
+func nudge(wake chan struct{}) {
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
+}
+
+// take hands an ordinary worker the next key of the first ready partition, which it then
+// holds; nil when none is ready. If more are ready it wakes another worker: one publish of
+// many keys sends one token, and the workers pass it on.
+func (m *Memory) take() (*memPartition, string) {
+	m.sched.Lock()
+	defer m.sched.Unlock()
+	if len(m.ready) == 0 {
+		return nil, ""
+	}
+	p := m.ready[0]
+	m.ready[0] = nil
+	m.ready = m.ready[1:]
+	if len(m.ready) > 0 {
+		nudge(m.wake)
+	}
+	key := p.keys[0]
+	p.keys[0] = ""
+	p.keys = p.keys[1:]
+	if p.waiting[key]--; p.waiting[key] == 0 {
+		delete(p.waiting, key)
+	}
+	return p, key
+}
+
+// takeUrgent hands the urgent worker the next urgent key, "" when none waits.
+func (m *Memory) takeUrgent() string {
+	m.sched.Lock()
+	defer m.sched.Unlock()
+	if len(m.urgent) == 0 {
+		return ""
+	}
+	key := m.urgent[0]
+	m.urgent[0] = ""
+	m.urgent = m.urgent[1:]
+	delete(m.urgentWaiting, key)
+	return key
+}
+
+// lock waits until no handler runs for key and marks it running; unlock ends that.
+func (m *Memory) lock(key string) {
+	for {
+		m.sched.Lock()
+		ch, busy := m.busy[key]
+		if !busy {
+			m.busy[key] = make(chan struct{})
+			m.sched.Unlock()
+			return
+		}
+		m.sched.Unlock()
+		<-ch
+	}
+}
+
+func (m *Memory) unlock(key string) {
+	m.sched.Lock()
+	close(m.busy[key])
+	delete(m.busy, key)
+	m.sched.Unlock()
 }
 
 // Schedule publishes key at at. A timer with the same id is replaced; a time not in the future
@@ -160,17 +264,18 @@ func (m *Memory) Schedule(ctx context.Context, id, key string, at time.Time) err
 		}
 		delete(m.timers, id)
 		m.mu.Unlock()
-		m.push(key)
+		m.Publish(context.Background(), key)
 	})
 	m.timers[id] = e
 	m.mu.Unlock()
 	return nil
 }
 
-// Consume runs h with Workers workers until ctx ends or the queue is closed, then waits for
-// the handlers in flight. Handlers get a context that is not cancelled with ctx, so the work
-// in flight completes (bound it in the handler if needed). A stop is not an error: Consume
-// then returns nil. Work still waiting stays queued for a later Consume.
+// Consume runs h with Workers workers, and one more for urgent work only, until ctx ends or
+// the queue is closed, then waits for the handlers in flight. Handlers get a context that is
+// not cancelled with ctx, so the work in flight completes (bound it in the handler if needed).
+// A stop is not an error: Consume then returns nil. Work still waiting stays queued for a
+// later Consume.
 func (m *Memory) Consume(ctx context.Context, h Handler) error {
 	m.mu.Lock()
 	if m.closed {
@@ -194,67 +299,90 @@ func (m *Memory) Consume(ctx context.Context, h Handler) error {
 	hctx := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
 	for range m.opts.Workers {
-		wg.Go(func() { m.work(ctx, hctx, h) })
+		wg.Go(func() { m.work(ctx, hctx, h, false) })
 	}
+	wg.Go(func() { m.work(ctx, hctx, h, true) })
 	wg.Wait()
 	return nil
 }
 
-func (m *Memory) work(ctx, hctx context.Context, h Handler) {
+func (m *Memory) work(ctx, hctx context.Context, h Handler, urgent bool) {
+	wake := m.wake
+	if urgent {
+		wake = m.wakeUrgent
+	}
 	for {
+		if ctx.Err() != nil || m.isClosed() {
+			return
+		}
+		if urgent {
+			if key := m.takeUrgent(); key != "" {
+				m.handleUrgent(hctx, key, h)
+				continue
+			}
+		} else if p, key := m.take(); p != nil {
+			m.handle(hctx, p, key, h)
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-m.done:
 			return
-		case p := <-m.ready:
-			// select picks at random among ready cases: do not start new work once stopping.
-			if ctx.Err() != nil || m.isClosed() {
-				m.ready <- p // still held, hand it back for a later Consume
-				return
-			}
-			m.handleNext(hctx, p, h)
+		case <-wake:
 		}
 	}
 }
 
-// handleNext runs h for the first key of p, which the caller holds.
-func (m *Memory) handleNext(ctx context.Context, p *memPartition, h Handler) {
-	p.mu.Lock()
-	key := p.keys[0]
-	p.keys[0] = ""
-	p.keys = p.keys[1:]
-	if p.waiting[key]--; p.waiting[key] == 0 {
-		delete(p.waiting, key)
-	}
-	p.mu.Unlock()
-
-	if err := h(ctx, key); err != nil {
+// handle runs h for key, taken from p, which the caller holds.
+func (m *Memory) handle(ctx context.Context, p *memPartition, key string, h Handler) {
+	m.lock(key)
+	err := h(ctx, key)
+	m.unlock(key)
+	if err != nil {
 		// Put the key back in front so it is retried before the later keys of its partition,
 		// and keep holding p through the backoff so nobody takes those meanwhile.
 		m.opts.Logger.Warn("queue: handler failed, redelivering after backoff",
 			"partition", p.index, "backoff", m.opts.RetryBackoff)
 		m.opts.Logger.Debug("queue: handler error", "partition", p.index, "err", err)
-		p.mu.Lock()
+		m.sched.Lock()
 		p.keys = append([]string{key}, p.keys...)
 		p.waiting[key]++
-		p.mu.Unlock()
-		time.AfterFunc(m.opts.RetryBackoff, func() { m.ready <- p })
+		m.sched.Unlock()
+		time.AfterFunc(m.opts.RetryBackoff, func() {
+			m.sched.Lock()
+			m.ready = append(m.ready, p)
+			m.sched.Unlock()
+			nudge(m.wake)
+		})
 		return
 	}
-
 	m.depth.Add(-1)
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	m.sched.Lock()
 	if len(p.keys) > 0 {
-		m.ready <- p
+		m.ready = append(m.ready, p)
 	} else {
 		p.held = false
+	}
+	m.sched.Unlock()
+}
+
+// handleUrgent runs h for an urgent key; a failure puts it back at the end of the urgent lane
+// after the backoff.
+func (m *Memory) handleUrgent(ctx context.Context, key string, h Handler) {
+	m.lock(key)
+	err := h(WithUrgent(ctx), key)
+	m.unlock(key)
+	m.depth.Add(-1)
+	if err != nil {
+		m.opts.Logger.Warn("queue: urgent handler failed, redelivering after backoff", "backoff", m.opts.RetryBackoff)
+		m.opts.Logger.Debug("queue: handler error", "err", err)
+		time.AfterFunc(m.opts.RetryBackoff, func() { m.PublishUrgent(context.Background(), key) })
 	}
 }
 
 // Depth counts deliveries published and not yet acknowledged: waiting, backing off after a
-// failure, or in a handler. Coalesced repeats count once; timers are not counted.
+// failure, or in a handler. Coalesced repeats count once per lane; timers are not counted.
 func (m *Memory) Depth(ctx context.Context) (int64, error) {
 	return m.depth.Load(), nil
 }

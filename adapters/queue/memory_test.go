@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -71,4 +72,56 @@ func BenchmarkPublishConsume(b *testing.B) {
 	q := queue.NewMemory(queue.MemoryOptions{})
 	defer q.Close()
 	queuetest.Benchmark(b, q)
+}
+
+// Urgent work does not wait for ordinary work, even when every worker is busy with it.
+func TestMemoryUrgentWorker(t *testing.T) {
+	ctx := t.Context()
+	q := queue.NewMemory(queue.MemoryOptions{Partitions: 8, Workers: 1})
+	defer q.Close()
+	np := q.Partitions()
+	slow := "Patient/slow"
+	other, critical := "", ""
+	for i := 0; other == "" || critical == ""; i++ {
+		k := fmt.Sprintf("Patient/k%d", i)
+		switch p := queue.Partition(k, np); {
+		case p == queue.Partition(slow, np):
+		case other == "":
+			other = k
+		case p != queue.Partition(other, np):
+			critical = k
+		}
+	}
+	release := make(chan struct{})
+	handled := make(chan string, 10)
+	queuetest.Consume(t, q, func(ctx context.Context, key string) error {
+		if key == slow {
+			<-release
+		}
+		if queue.IsUrgent(ctx) != (key == critical) {
+			t.Errorf("%s: IsUrgent = %v", key, queue.IsUrgent(ctx))
+		}
+		handled <- key
+		return nil
+	})
+	if err := q.Publish(ctx, slow, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.PublishUrgent(ctx, critical); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case k := <-handled:
+		if k != critical {
+			t.Fatalf("first handled %s, want the urgent %s while the only worker is busy", k, critical)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the urgent key waited for the busy worker")
+	}
+	close(release)
+	for _, want := range []string{slow, other} {
+		if k := <-handled; k != want {
+			t.Errorf("handled %s, want %s", k, want)
+		}
+	}
 }

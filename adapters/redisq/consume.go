@@ -34,6 +34,9 @@ type consumer struct {
 	// owned is only touched by the goroutine running Consume.
 	owned  map[int]*lease
 	exited chan int // partition goroutines send their partition here when they return
+	// turns bounds the ordinary handlers running at once (Options.Concurrency); nil: unbounded.
+	turns chan struct{}
+	keys  keyLocks
 }
 
 // Consume takes free partitions (up to MaxPartitions), consumes them and fires due timers,
@@ -77,6 +80,10 @@ func (q *Queue) Consume(ctx context.Context, h queue.Handler) error {
 		hctx:   context.WithoutCancel(ctx),
 		owned:  make(map[int]*lease),
 		exited: make(chan int, q.opts.Partitions),
+		keys:   keyLocks{busy: map[string]chan struct{}{}},
+	}
+	if q.opts.Concurrency > 0 {
+		c.turns = make(chan struct{}, q.opts.Concurrency)
 	}
 	var timers sync.WaitGroup
 	timers.Go(func() { c.runTimers(ctx) })
@@ -195,7 +202,9 @@ func (c *consumer) release(p int) {
 }
 
 // runPartition consumes one owned partition until ctx ends or the lease lapses: first the
-// entries left pending by earlier owners, then new ones, in stream order.
+// entries left pending by earlier owners, then new ones, in stream order. The urgent lane has
+// a reader of its own, so that an urgent entry waits neither for the partition's ordinary
+// entries nor for a turn; the two never run handlers for the same key at once (keyLocks).
 func (c *consumer) runPartition(ctx context.Context, l *lease) {
 	q := c.q
 	defer func() {
@@ -206,12 +215,26 @@ func (c *consumer) runPartition(ctx context.Context, l *lease) {
 		q.log.Warn("cannot consume partition", "partition", l.p, "err", err)
 		return
 	}
-	if !c.claimStale(ctx, l) {
+	c.pruneConsumers(ctx, l.p)
+	// Either reader stopping (the lease lost, a claim failed) stops the other.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer stop()
+		c.readLane(ctx, l, q.urgent(l.p), true)
+	})
+	c.readLane(ctx, l, q.stream(l.p), false)
+	stop()
+	wg.Wait()
+}
+
+// readLane consumes one stream of an owned partition: its entries left pending, then new ones.
+func (c *consumer) readLane(ctx context.Context, l *lease, stream string, urgent bool) {
+	q := c.q
+	if !c.claimStale(ctx, l, stream, urgent) {
 		return
 	}
-	c.pruneConsumers(ctx, l.p)
-
-	stream := q.stream(l.p)
 	failing := false
 	for ctx.Err() == nil && l.valid() {
 		res, err := q.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
@@ -234,7 +257,7 @@ func (c *consumer) runPartition(ctx context.Context, l *lease) {
 				}
 			}
 			if !failing {
-				q.log.Warn("reading partition failed; retrying", "partition", l.p, "err", err)
+				q.log.Warn("reading partition failed; retrying", "partition", l.p, "urgent", urgent, "err", err)
 				failing = true
 			}
 			if !sleep(ctx, q.opts.RetryBackoff) {
@@ -243,7 +266,7 @@ func (c *consumer) runPartition(ctx context.Context, l *lease) {
 			continue
 		}
 		if failing {
-			q.log.Info("reading partition recovered", "partition", l.p)
+			q.log.Info("reading partition recovered", "partition", l.p, "urgent", urgent)
 			failing = false
 		}
 		// A key published several times in one batch is handled once: every entry read was
@@ -252,14 +275,15 @@ func (c *consumer) runPartition(ctx context.Context, l *lease) {
 		handled := map[string]bool{}
 		for _, s := range res {
 			for _, m := range s.Messages {
-				if k, _ := m.Values["k"].(string); k != "" && handled[k] {
-					c.ack(l.p, m.ID)
+				k, _ := m.Values["k"].(string)
+				if k != "" && handled[k] {
+					c.ack(stream, m.ID)
 					continue
 				}
-				if !c.handle(ctx, l, m) {
+				if !c.handle(ctx, l, stream, m, urgent) {
 					return
 				}
-				if k, _ := m.Values["k"].(string); k != "" {
+				if k != "" {
 					handled[k] = true
 				}
 			}
@@ -267,15 +291,68 @@ func (c *consumer) runPartition(ctx context.Context, l *lease) {
 	}
 }
 
-// claimStale takes over, in ID order, the entries of the partition that were delivered but
-// never acknowledged. Min-idle 0 is right because we hold the lease: their reader is gone (or
-// was us, before a restart). It reports whether consuming should go on.
-func (c *consumer) claimStale(ctx context.Context, l *lease) bool {
+// turn waits for a turn to run an ordinary handler; it reports false if ctx ended first.
+func (c *consumer) turn(ctx context.Context) bool {
+	if c.turns == nil {
+		return true
+	}
+	select {
+	case c.turns <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// done ends a turn.
+func (c *consumer) done() {
+	if c.turns != nil {
+		<-c.turns
+	}
+}
+
+// keyLocks keeps two handlers of one key from running at once: a partition's two lanes are
+// read apart, and one patient's messages must be applied one delivery at a time.
+type keyLocks struct {
+	mu   sync.Mutex
+	busy map[string]chan struct{}
+}
+
+// lock waits until no handler runs for key, or ctx ends (false).
+func (k *keyLocks) lock(ctx context.Context, key string) bool {
+	for {
+		k.mu.Lock()
+		ch, busy := k.busy[key]
+		if !busy {
+			k.busy[key] = make(chan struct{})
+			k.mu.Unlock()
+			return true
+		}
+		k.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+func (k *keyLocks) unlock(key string) {
+	k.mu.Lock()
+	close(k.busy[key])
+	delete(k.busy, key)
+	k.mu.Unlock()
+}
+
+// claimStale takes over, in ID order, the entries of one of the partition's streams that were
+// delivered but never acknowledged. Min-idle 0 is right because we hold the lease: their reader
+// is gone (or was us, before a restart). It reports whether consuming should go on.
+func (c *consumer) claimStale(ctx context.Context, l *lease, stream string, urgent bool) bool {
 	q := c.q
 	start := "0-0"
 	for {
 		msgs, next, err := q.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-			Stream:   q.stream(l.p),
+			Stream:   stream,
 			Group:    q.opts.Group,
 			Consumer: q.opts.ConsumerID,
 			MinIdle:  0,
@@ -292,7 +369,7 @@ func (c *consumer) claimStale(ctx context.Context, l *lease) bool {
 			q.log.Info("redelivering entries left pending", "partition", l.p, "count", len(msgs))
 		}
 		for _, m := range msgs {
-			if !c.handle(ctx, l, m) {
+			if !c.handle(ctx, l, stream, m, urgent) {
 				return false
 			}
 		}
@@ -305,21 +382,34 @@ func (c *consumer) claimStale(ctx context.Context, l *lease) bool {
 
 // handle runs the handler for one entry until it succeeds, then acknowledges it. It reports
 // false, leaving the entry pending, if the partition must stop first.
-func (c *consumer) handle(ctx context.Context, l *lease, m redis.XMessage) bool {
+func (c *consumer) handle(ctx context.Context, l *lease, stream string, m redis.XMessage, urgent bool) bool {
 	q := c.q
 	key, _ := m.Values["k"].(string)
 	if key == "" {
 		// Trimmed away while pending (Redis < 7 returns it empty) or not ours: drop it.
-		c.ack(l.p, m.ID)
+		c.ack(stream, m.ID)
 		return true
 	}
+	hctx := c.hctx
+	if urgent {
+		hctx = queue.WithUrgent(hctx)
+	} else {
+		if !c.turn(ctx) {
+			return false
+		}
+		defer c.done()
+	}
+	if !c.keys.lock(ctx, key) {
+		return false
+	}
+	defer c.keys.unlock(key)
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil || !l.valid() {
 			return false
 		}
-		err := c.h(c.hctx, key)
+		err := c.h(hctx, key)
 		if err == nil {
-			c.ack(l.p, m.ID)
+			c.ack(stream, m.ID)
 			return true
 		}
 		q.log.Warn("handler failed; retrying after backoff", "partition", l.p, "attempt", attempt)
@@ -330,12 +420,12 @@ func (c *consumer) handle(ctx context.Context, l *lease, m redis.XMessage) bool 
 	}
 }
 
-func (c *consumer) ack(p int, id string) {
+func (c *consumer) ack(stream, id string) {
 	q := c.q
-	if err := q.rdb.XAck(c.hctx, q.stream(p), q.opts.Group, id).Err(); err != nil {
+	if err := q.rdb.XAck(c.hctx, stream, q.opts.Group, id).Err(); err != nil {
 		// The entry stays pending and is redelivered when the partition next changes hands:
 		// a harmless duplicate.
-		q.log.Warn("xack failed", "partition", p, "err", err)
+		q.log.Warn("xack failed", "stream", stream, "err", err)
 	}
 }
 
@@ -344,13 +434,15 @@ func (c *consumer) ack(p int, id string) {
 // group would collect them forever.
 func (c *consumer) pruneConsumers(ctx context.Context, p int) {
 	q := c.q
-	consumers, err := q.rdb.XInfoConsumers(ctx, q.stream(p), q.opts.Group).Result()
-	if err != nil {
-		return // housekeeping only
-	}
-	for _, x := range consumers {
-		if x.Name != q.opts.ConsumerID && x.Pending == 0 && x.Idle > 2*q.opts.LeaseTTL {
-			q.rdb.XGroupDelConsumer(ctx, q.stream(p), q.opts.Group, x.Name)
+	for _, st := range []string{q.urgent(p), q.stream(p)} {
+		consumers, err := q.rdb.XInfoConsumers(ctx, st, q.opts.Group).Result()
+		if err != nil {
+			continue // housekeeping only
+		}
+		for _, x := range consumers {
+			if x.Name != q.opts.ConsumerID && x.Pending == 0 && x.Idle > 2*q.opts.LeaseTTL {
+				q.rdb.XGroupDelConsumer(ctx, st, q.opts.Group, x.Name)
+			}
 		}
 	}
 }
@@ -359,13 +451,15 @@ func (c *consumer) pruneConsumers(ctx context.Context, p int) {
 // there. It runs after the partition goroutine stopped reading, so nothing can add to it.
 func (c *consumer) dropSelfIfIdle(p int) {
 	q := c.q
-	consumers, err := q.rdb.XInfoConsumers(c.hctx, q.stream(p), q.opts.Group).Result()
-	if err != nil {
-		return
-	}
-	for _, x := range consumers {
-		if x.Name == q.opts.ConsumerID && x.Pending == 0 {
-			q.rdb.XGroupDelConsumer(c.hctx, q.stream(p), q.opts.Group, x.Name)
+	for _, st := range []string{q.urgent(p), q.stream(p)} {
+		consumers, err := q.rdb.XInfoConsumers(c.hctx, st, q.opts.Group).Result()
+		if err != nil {
+			continue
+		}
+		for _, x := range consumers {
+			if x.Name == q.opts.ConsumerID && x.Pending == 0 {
+				q.rdb.XGroupDelConsumer(c.hctx, st, q.opts.Group, x.Name)
+			}
 		}
 	}
 }

@@ -4,15 +4,18 @@
 // Layout, for a prefix P (default "lujing") and N partitions:
 //
 //	P:p:<n>       one stream per partition; entries carry the key in field "k"
+//	P:u:<n>       the partition's urgent lane (PublishUrgent), read before P:p:<n>
 //	P:lease:<n>   who consumes partition n: a consumer id, with a TTL, renewed while owned
 //	P:timers      sorted set of timer ids, scored by due time in unix milliseconds
 //	P:timerkeys   hash timer id → key
 //
 // Each stream has one consumer group. A replica consumes only the partitions whose lease it
-// holds, so a partition is handled by one replica at a time, one entry at a time, in stream
-// order. On taking a partition it first claims (XAUTOCLAIM) the entries the previous owner read
-// but never acknowledged, then reads new ones. Entries are acknowledged after the handler
-// returns nil and left in the stream, which is trimmed (approximately) to MaxLen entries.
+// holds, so a partition is handled by one replica at a time, one ordinary entry at a time, in
+// stream order. Its urgent lane is read apart, so urgent entries wait neither behind ordinary
+// ones nor for a turn (Options.Concurrency); two handlers of one key never run at once. On
+// taking a partition it first claims (XAUTOCLAIM) the entries the previous owner read but never
+// acknowledged, then reads new ones. Entries are acknowledged after the handler returns nil and
+// left in the stream, which is trimmed (approximately) to MaxLen entries.
 //
 // Every key of a prefix must live on one Redis node; on Redis Cluster use a hash-tag prefix
 // such as "{lujing}". All replicas and publishers of a prefix must agree on Partitions.
@@ -52,6 +55,11 @@ type Options struct {
 	// MaxPartitions caps how many partitions this instance owns at once, which is also how many
 	// handlers it runs at once (default Partitions: one replica can take all).
 	MaxPartitions int
+	// Concurrency bounds the ordinary deliveries handled at once by this instance, whatever
+	// the partitions it owns (default: no bound but MaxPartitions): the worker must not take
+	// from the intake the database and cores that senders are waiting on. Urgent deliveries
+	// are not bounded: a partition waiting for a turn keeps reading its urgent lane.
+	Concurrency int
 	// LeaseTTL is how long a partition lease lasts without renewal (default 15s): after a crash
 	// the partition is idle that long. A handler running longer than this after its replica
 	// lost contact with Redis may overlap with the next owner.
@@ -143,8 +151,8 @@ type Queue struct {
 
 var _ queue.Queue = (*Queue)(nil)
 
-// New returns a queue on client. Close leaves the client open. Consume keeps one connection
-// blocked per owned partition, so the client's pool should exceed MaxPartitions.
+// New returns a queue on client. Close leaves the client open. Consume keeps two connections
+// blocked per owned partition, so the client's pool should exceed 2×MaxPartitions.
 func New(client redis.UniversalClient, opts Options) *Queue {
 	opts = opts.withDefaults()
 	return &Queue{
@@ -172,8 +180,9 @@ func Open(ctx context.Context, url string, opts ...Options) (*Queue, error) {
 		// The URL may hold a password: do not echo it.
 		return nil, fmt.Errorf("parse redis url: %w", redactURLError(err, url))
 	}
-	// Each owned partition keeps a connection in a blocking read; leave room for the rest.
-	if need := o.MaxPartitions + 8; copts.PoolSize < need {
+	// Each owned partition keeps two connections in blocking reads (its two lanes); leave
+	// room for the rest.
+	if need := 2*o.MaxPartitions + 8; copts.PoolSize < need {
 		copts.PoolSize = max(need, 10*runtime.GOMAXPROCS(0))
 	}
 	client := redis.NewClient(copts)
@@ -200,6 +209,7 @@ func (q *Queue) Partitions() int { return q.opts.Partitions }
 func (q *Queue) ConsumerID() string { return q.opts.ConsumerID }
 
 func (q *Queue) stream(p int) string   { return q.opts.Prefix + ":p:" + strconv.Itoa(p) }
+func (q *Queue) urgent(p int) string   { return q.opts.Prefix + ":u:" + strconv.Itoa(p) }
 func (q *Queue) leaseKey(p int) string { return q.opts.Prefix + ":lease:" + strconv.Itoa(p) }
 func (q *Queue) timersKey() string     { return q.opts.Prefix + ":timers" }
 func (q *Queue) timerKeysKey() string  { return q.opts.Prefix + ":timerkeys" }
@@ -212,6 +222,15 @@ func (q *Queue) isClosed() bool {
 
 // Publish appends each key to its partition stream, pipelined.
 func (q *Queue) Publish(ctx context.Context, keys ...string) error {
+	return q.publish(ctx, q.stream, keys)
+}
+
+// PublishUrgent appends each key to its partition's urgent stream, pipelined.
+func (q *Queue) PublishUrgent(ctx context.Context, keys ...string) error {
+	return q.publish(ctx, q.urgent, keys)
+}
+
+func (q *Queue) publish(ctx context.Context, lane func(int) string, keys []string) error {
 	if q.isClosed() {
 		return queue.ErrClosed
 	}
@@ -220,7 +239,7 @@ func (q *Queue) Publish(ctx context.Context, keys ...string) error {
 		return nil
 	case 1:
 		p := queue.Partition(keys[0], q.opts.Partitions)
-		if err := q.rdb.XAdd(ctx, q.xaddArgs(p, keys[0])).Err(); err != nil {
+		if err := q.rdb.XAdd(ctx, q.xaddArgs(lane(p), keys[0])).Err(); err != nil {
 			return fmt.Errorf("xadd partition %d: %w", p, err)
 		}
 		return nil
@@ -230,7 +249,7 @@ func (q *Queue) Publish(ctx context.Context, keys ...string) error {
 	cmds := make([]*redis.StringCmd, len(keys))
 	for i, k := range keys {
 		parts[i] = queue.Partition(k, q.opts.Partitions)
-		cmds[i] = pipe.XAdd(ctx, q.xaddArgs(parts[i], k))
+		cmds[i] = pipe.XAdd(ctx, q.xaddArgs(lane(parts[i]), k))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		for i, c := range cmds {
@@ -243,9 +262,9 @@ func (q *Queue) Publish(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-func (q *Queue) xaddArgs(p int, key string) *redis.XAddArgs {
+func (q *Queue) xaddArgs(stream, key string) *redis.XAddArgs {
 	return &redis.XAddArgs{
-		Stream: q.stream(p),
+		Stream: stream,
 		MaxLen: q.opts.MaxLen,
 		Approx: true,
 		Values: []string{"k", key},
@@ -283,19 +302,23 @@ func dueMillis(at time.Time) int64 {
 // unread range, which this package never does) the stream length stands in: an upper bound.
 func (q *Queue) Depth(ctx context.Context) (int64, error) {
 	pipe := q.rdb.Pipeline()
-	cmds := make([]*redis.XInfoGroupsCmd, q.opts.Partitions)
-	for p := range cmds {
-		cmds[p] = pipe.XInfoGroups(ctx, q.stream(p))
+	var streams []string
+	for p := range q.opts.Partitions {
+		streams = append(streams, q.stream(p), q.urgent(p))
+	}
+	cmds := make([]*redis.XInfoGroupsCmd, len(streams))
+	for i, st := range streams {
+		cmds[i] = pipe.XInfoGroups(ctx, st)
 	}
 	pipe.Exec(ctx) // errors are per command, read below
 	var total int64
-	for p, c := range cmds {
+	for i, c := range cmds {
 		groups, err := c.Result()
 		if err != nil {
 			if isNoSuchKey(err) {
 				continue // nothing ever published there
 			}
-			return 0, fmt.Errorf("xinfo groups partition %d: %w", p, err)
+			return 0, fmt.Errorf("xinfo groups %s: %w", streams[i], err)
 		}
 		var g *redis.XInfoGroup
 		for i := range groups {
@@ -304,9 +327,9 @@ func (q *Queue) Depth(ctx context.Context) (int64, error) {
 			}
 		}
 		if g == nil || g.Lag < 0 {
-			n, err := q.rdb.XLen(ctx, q.stream(p)).Result()
+			n, err := q.rdb.XLen(ctx, streams[i]).Result()
 			if err != nil {
-				return 0, fmt.Errorf("xlen partition %d: %w", p, err)
+				return 0, fmt.Errorf("xlen %s: %w", streams[i], err)
 			}
 			if g == nil {
 				total += n
@@ -366,12 +389,14 @@ func isNoGroup(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "NOGROUP")
 }
 
-// ensureGroup creates the consumer group (and the stream) if missing. The group starts at "0"
-// so that entries published before any consumer ever ran are delivered too.
+// ensureGroup creates the consumer groups (and the streams) of both lanes if missing. The
+// groups start at "0" so that entries published before any consumer ever ran are delivered too.
 func (q *Queue) ensureGroup(ctx context.Context, p int) error {
-	err := q.rdb.XGroupCreateMkStream(ctx, q.stream(p), q.opts.Group, "0").Err()
-	if err != nil && !isBusyGroup(err) {
-		return fmt.Errorf("xgroup create partition %d: %w", p, err)
+	for _, st := range []string{q.urgent(p), q.stream(p)} {
+		err := q.rdb.XGroupCreateMkStream(ctx, st, q.opts.Group, "0").Err()
+		if err != nil && !isBusyGroup(err) {
+			return fmt.Errorf("xgroup create partition %d: %w", p, err)
+		}
 	}
 	return nil
 }

@@ -107,6 +107,94 @@ func TestContract(t *testing.T) {
 	}
 }
 
+// The contract holds with a bound on ordinary handlers too.
+func TestContractBounded(t *testing.T) {
+	client := newClient(t)
+	queuetest.Run(t, func(t *testing.T) queue.Queue {
+		o := testOptions(uniquePrefix(t, client), "")
+		o.Concurrency = 2
+		q := New(client, o)
+		t.Cleanup(func() { q.Close() })
+		return q
+	})
+}
+
+// With every turn taken by a slow ordinary handler, an urgent key of another partition is
+// still handled at once (its partition reads the urgent lane while it waits for a turn), and
+// no more ordinary handlers run than Concurrency.
+func TestUrgentDoesNotWaitForATurn(t *testing.T) {
+	ctx := context.Background()
+	client := newClient(t)
+	o := testOptions(uniquePrefix(t, client), "")
+	o.Concurrency = 1
+	q := New(client, o)
+	t.Cleanup(func() { q.Close() })
+	np := q.Partitions()
+	slow := "Patient/slow"
+	var other, critical string
+	for i := 0; other == "" || critical == ""; i++ {
+		k := fmt.Sprintf("Patient/k%d", i)
+		p := queue.Partition(k, np)
+		switch {
+		case p == queue.Partition(slow, np):
+		case other == "":
+			other = k
+		case p == queue.Partition(other, np):
+			critical = k // waits in the same partition as other, which waits for a turn
+		}
+	}
+	release := make(chan struct{})
+	handled := make(chan string, 10)
+	var running, most atomic.Int32
+	queuetest.Consume(t, q, func(ctx context.Context, key string) error {
+		if !queue.IsUrgent(ctx) {
+			n := running.Add(1)
+			defer running.Add(-1)
+			if n > most.Load() {
+				most.Store(n)
+			}
+		}
+		if key == slow {
+			<-release
+		}
+		handled <- key
+		return nil
+	})
+	if err := q.Publish(ctx, slow); err != nil {
+		t.Fatal(err)
+	}
+	queuetest.WaitFor(t, 5*time.Second, "the slow handler running", func() bool { return running.Load() == 1 })
+	if err := q.Publish(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // other is read and waits for the turn
+	if err := q.PublishUrgent(ctx, critical); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case k := <-handled:
+		if k != critical {
+			t.Fatalf("handled %s first, want the urgent %s", k, critical)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the urgent key waited for the turn held by the slow handler")
+	}
+	close(release)
+	for _, want := range []string{slow, other} {
+		select {
+		case k := <-handled:
+			if k != want {
+				t.Errorf("handled %s, want %s", k, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s never handled", want)
+		}
+	}
+	if m := most.Load(); m != 1 {
+		t.Errorf("%d ordinary handlers at once, Concurrency 1", m)
+	}
+}
+
 // leaseOwners reads who holds each partition's lease.
 func leaseOwners(t *testing.T, c *redis.Client, q *Queue) map[string]int {
 	t.Helper()

@@ -45,9 +45,6 @@ type Worker struct {
 	metrics *metrics
 	batch   int
 	after   func(ctx context.Context, key string, messages int, kinds []string) error
-	// slots bounds the keys handled at once: the worker must not take from the intake the
-	// database and cores that senders are waiting on; a backlog is caught up afterwards.
-	slots chan struct{}
 }
 
 // Options configure a Worker.
@@ -57,8 +54,6 @@ type Options struct {
 	Now        func() time.Time
 	Batch      int       // messages read from the store and completed at a time, default 100
 	Queue      Publisher // where unparked work is published; nil: the relay finds it later
-	// Concurrency bounds the keys handled at once, whatever the queue delivers; default 4.
-	Concurrency int
 	// After runs once the key's received messages are applied, and also when a delivery found
 	// none (a timer): the clinical cores. It is told how many messages were applied and the
 	// kinds of the events they produced. An error leaves the key to be delivered again.
@@ -76,24 +71,16 @@ func New(st Store, m mapping.Mapper, opts Options) *Worker {
 	if opts.Batch <= 0 {
 		opts.Batch = 100
 	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
-	}
 	return &Worker{store: st, mapper: m, queue: opts.Queue, log: opts.Logger, now: opts.Now,
-		metrics: newMetrics(opts.Registerer), batch: opts.Batch, after: opts.After, slots: make(chan struct{}, opts.Concurrency)}
+		metrics: newMetrics(opts.Registerer), batch: opts.Batch, after: opts.After}
 }
 
 // Handle processes every received message of the key, oldest first, and records the verdicts
 // of each batch in one transaction. It is a queue.Handler. An error (the store unreachable)
 // leaves the key to be delivered again; a mapping failure is not an error here: it is recorded
-// on the message.
+// on the message. How many keys are handled at once is the queue's to bound (its consumers'
+// concurrency), since it can keep urgent work from waiting behind that bound.
 func (w *Worker) Handle(ctx context.Context, key string) error {
-	select {
-	case w.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-w.slots }()
 	start := time.Now()
 	defer func() { w.metrics.handle.Observe(time.Since(start).Seconds()) }()
 	// One patient's messages read the same Patient and Encounter again and again.

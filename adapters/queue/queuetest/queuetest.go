@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ func Run(t *testing.T, newQueue func(t *testing.T) queue.Queue) {
 	t.Run("OrderPerPartition", func(t *testing.T) { testOrder(t, newQueue(t)) })
 	t.Run("OneHandlerPerPartition", func(t *testing.T) { testExclusive(t, newQueue(t)) })
 	t.Run("Redelivery", func(t *testing.T) { testRedelivery(t, newQueue(t)) })
+	t.Run("UrgentFirst", func(t *testing.T) { testUrgent(t, newQueue(t)) })
 	t.Run("Timers", func(t *testing.T) { testTimers(t, newQueue(t)) })
 	t.Run("GracefulShutdown", func(t *testing.T) { testGraceful(t, newQueue(t)) })
 	t.Run("Depth", func(t *testing.T) { testDepth(t, newQueue(t)) })
@@ -235,11 +237,11 @@ func testExclusive(t *testing.T, q queue.Queue) {
 	}
 }
 
-// samePartition returns a key other than key that falls in key's partition.
-func samePartition(key string, np int) string {
-	want := queue.Partition(key, np)
+// samePartition returns a key starting with prefix that falls in as's partition.
+func samePartition(prefix, as string, np int) string {
+	want := queue.Partition(as, np)
 	for i := 0; ; i++ {
-		k := fmt.Sprintf("%s-%d", key, i)
+		k := fmt.Sprintf("%s-%d", prefix, i)
 		if queue.Partition(k, np) == want {
 			return k
 		}
@@ -250,7 +252,7 @@ func testRedelivery(t *testing.T, q queue.Queue) {
 	ctx := context.Background()
 	np := partitions(t, q)
 	failing := "Patient/retry"
-	later := samePartition(failing, np)
+	later := samePartition(failing, failing, np)
 
 	var mu sync.Mutex
 	var events []string
@@ -279,6 +281,93 @@ func testRedelivery(t *testing.T, q queue.Queue) {
 	want := []string{failing + " fail", failing + " fail", failing + " ok", later + " ok"}
 	if strings.Join(events, ",") != strings.Join(want, ",") {
 		t.Errorf("events = %q, want %q (a failed key is retried before the later keys of its partition)", events, want)
+	}
+}
+
+// testUrgent: an urgent key is handled at once, even while its partition is busy with another
+// key and ordinary keys wait there; never while a handler of the same key runs; and its
+// handler's context says it is urgent.
+func testUrgent(t *testing.T, q queue.Queue) {
+	ctx := context.Background()
+	np := partitions(t, q)
+	first := "Patient/busy"
+	var waiting []string
+	for i := range 4 {
+		waiting = append(waiting, samePartition(fmt.Sprintf("%s%d", first, i), first, np))
+	}
+	urgent := samePartition("Patient/critical", first, np)
+
+	started := make(chan struct{}, 1)
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var got []string
+	inHandler := map[string]bool{}
+	overlaps := 0
+	Consume(t, q, func(ctx context.Context, key string) error {
+		mu.Lock()
+		if inHandler[key] {
+			overlaps++
+		}
+		inHandler[key] = true
+		mu.Unlock()
+		if key == first && !queue.IsUrgent(ctx) {
+			started <- struct{}{}
+			<-gate
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		inHandler[key] = false
+		mark := ""
+		if queue.IsUrgent(ctx) {
+			mark = " urgent"
+		}
+		got = append(got, key+mark)
+		return nil
+	})
+	has := func(k string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(got, k)
+	}
+	// One publish, so a queue that reads in batches reads them together.
+	if err := q.Publish(ctx, append([]string{first}, waiting...)...); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	select {
+	case <-started:
+	case <-time.After(waitLimit):
+		t.Fatal("handler never started")
+	}
+	if err := q.PublishUrgent(ctx, urgent, first); err != nil {
+		t.Fatalf("PublishUrgent: %v", err)
+	}
+	WaitFor(t, waitLimit, "the urgent key handled while its partition is busy", func() bool { return has(urgent + " urgent") })
+	time.Sleep(50 * time.Millisecond)
+	if has(first + " urgent") {
+		t.Error("an urgent key was handled while a handler of the same key ran")
+	}
+	close(gate)
+	WaitFor(t, waitLimit, "every key delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 3+len(waiting)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if overlaps > 0 {
+		t.Errorf("%d times two handlers of one key ran at once", overlaps)
+	}
+	var ordinary []string
+	for _, k := range got {
+		if !strings.HasSuffix(k, " urgent") {
+			ordinary = append(ordinary, k)
+		}
+	}
+	if want := append([]string{first}, waiting...); strings.Join(ordinary, ",") != strings.Join(want, ",") {
+		t.Errorf("ordinary deliveries %q, want %q", ordinary, want)
+	}
+	if slices.Index(got, first+" urgent") < slices.Index(got, first) {
+		t.Errorf("deliveries %q: the urgent %s before the handler already running for it returned", got, first)
 	}
 }
 
