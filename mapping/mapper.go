@@ -122,6 +122,18 @@ var typeMappers = map[string]func(*job) error{
 
 // Map maps one stored resource version. Types with no clinical meaning here map to nothing.
 func (c *Clinical) Map(ctx context.Context, in Input) (Result, error) {
+	return c.mapResource(ctx, in, false)
+}
+
+// Preview maps a resource as Map does without reading any other resource: a dependency is
+// taken as present and empty, so nothing parks. It tells what a resource states before it is
+// applied — the intake's triage of possible critical values — and is cheap enough for that;
+// an event that would copy something from a dependency lacks it.
+func (c *Clinical) Preview(in Input) (Result, error) {
+	return c.mapResource(context.Background(), in, true)
+}
+
+func (c *Clinical) mapResource(ctx context.Context, in Input, preview bool) (Result, error) {
 	if in.Deleted && len(in.Body) == 0 {
 		return Result{}, nil
 	}
@@ -140,7 +152,7 @@ func (c *Clinical) Map(ctx context.Context, in Input) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	j := &job{c: c, ctx: ctx, in: in, r: r, p: p, ref: in.Ref()}
+	j := &job{c: c, ctx: ctx, in: in, r: r, p: p, ref: in.Ref(), preview: preview}
 	reason := withdrawal(r)
 	if in.Deleted {
 		reason = "deleted"
@@ -216,6 +228,7 @@ type job struct {
 	ref      string // "Type/id" of the resource mapped
 	res      Result
 	withdraw bool     // map only to withdraw: dependencies are not needed, status gates are open
+	preview  bool     // read no dependency (Preview)
 	missing  []string // dependencies not stored
 	err      error    // the first failure reading a dependency
 	deps     map[string][]byte
@@ -262,7 +275,7 @@ func (j *job) flag(f string) {
 // not stored it is recorded as missing and fetch returns nil; so it does while withdrawing,
 // when nothing is read.
 func (j *job) fetch(typ, id string) []byte {
-	if j.withdraw {
+	if j.withdraw || j.preview {
 		return nil
 	}
 	ref := typ + "/" + id

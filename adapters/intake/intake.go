@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -31,7 +32,12 @@ type Store interface {
 // Publisher tells the worker there is work for patient keys.
 type Publisher interface {
 	Publish(ctx context.Context, keys ...string) error
+	PublishUrgent(ctx context.Context, keys ...string) error
 }
+
+// Triage reports whether a stored resource version may make, change or withdraw a critical
+// value. Its patient's work then goes through the queue's urgent lane, ahead of the rest.
+type Triage func(src Source, typ, id string, version int, body []byte, deleted bool) bool
 
 // Source says who sends: the token's source system and hospital.
 type Source struct {
@@ -47,6 +53,7 @@ type Service struct {
 	log     *slog.Logger
 	metrics *metrics
 	commits *committer
+	triage  Triage
 
 	// publishFailedAt holds the unix nanos of the last failed publish. While the queue is
 	// down, senders are not made to wait for it: the relay republishes from the store.
@@ -60,6 +67,8 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// MaxGroup bounds the entries of concurrent requests stored in one transaction; default 2000.
 	MaxGroup int
+	// Triage picks the urgent resources; nil: none is.
+	Triage Triage
 }
 
 // New returns an intake over st that publishes work to q.
@@ -71,7 +80,7 @@ func New(st Store, q Publisher, opts Options) *Service {
 		opts.MaxGroup = 2000
 	}
 	return &Service{store: st, queue: q, limits: opts.Limits, log: opts.Logger, metrics: newMetrics(opts.Registerer),
-		commits: newCommitter(st, opts.MaxGroup)}
+		commits: newCommitter(st, opts.MaxGroup), triage: opts.Triage}
 }
 
 // Close stops the committer after the requests queued in it are stored. Call it once no
@@ -219,7 +228,7 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 	if err != nil {
 		return nil, fmt.Errorf("store %d resources: %w", len(in), err)
 	}
-	var keys []string
+	var keys, urgent []string
 	seen := map[string]bool{}
 	for j, r := range stored {
 		i := at[j]
@@ -229,31 +238,49 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 			results[i].Status = http.StatusCreated
 		}
 		s.metrics.accepted(src.System, r.Outcome)
-		if r.MessageID != 0 && !seen[r.PatientKey] {
+		if r.MessageID == 0 {
+			continue
+		}
+		if s.triage != nil && !slices.Contains(urgent, r.PatientKey) &&
+			s.triage(src, in[j].Type, in[j].ID, r.VersionID, in[j].Body, in[j].Delete) {
+			// One urgent delivery reads all of the patient's stored messages.
+			urgent = append(urgent, r.PatientKey)
+			continue
+		}
+		if !seen[r.PatientKey] {
 			seen[r.PatientKey] = true
 			keys = append(keys, r.PatientKey)
 		}
 	}
-	s.publish(ctx, keys)
+	keys = slices.DeleteFunc(keys, func(k string) bool { return slices.Contains(urgent, k) })
+	s.publish(ctx, urgent, keys)
 	return results, nil
 }
 
-// publish tells the queue; a failure is logged and left to the relay, never returned: the
-// resources are stored and the sender must get its 2xx.
-func (s *Service) publish(ctx context.Context, keys []string) {
-	if len(keys) == 0 || s.queue == nil {
+// publish tells the queue, the urgent keys first; a failure is logged and left to the relay,
+// never returned: the resources are stored and the sender must get its 2xx.
+func (s *Service) publish(ctx context.Context, urgent, keys []string) {
+	if len(keys)+len(urgent) == 0 || s.queue == nil {
 		return
 	}
 	if last := s.publishFailedAt.Load(); last != 0 && time.Since(time.Unix(0, last)) < 2*time.Second {
-		s.metrics.publishSkipped.Add(float64(len(keys)))
+		s.metrics.publishSkipped.Add(float64(len(keys) + len(urgent)))
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 500*time.Millisecond)
 	defer cancel()
-	if err := s.queue.Publish(ctx, keys...); err != nil {
+	var err error
+	if len(urgent) > 0 {
+		err = s.queue.PublishUrgent(ctx, urgent...)
+		s.metrics.urgent.Add(float64(len(urgent)))
+	}
+	if err == nil && len(keys) > 0 {
+		err = s.queue.Publish(ctx, keys...)
+	}
+	if err != nil {
 		s.publishFailedAt.Store(time.Now().UnixNano())
 		s.metrics.publishErrors.Inc()
-		s.log.Warn("queue publish failed; the relay will republish from the store", "keys", len(keys), "err", err)
+		s.log.Warn("queue publish failed; the relay will republish from the store", "keys", len(keys)+len(urgent), "err", err)
 		return
 	}
 	s.publishFailedAt.Store(0)

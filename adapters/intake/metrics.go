@@ -14,6 +14,7 @@ type metrics struct {
 	ingest         *prometheus.CounterVec
 	publishErrors  prometheus.Counter
 	publishSkipped prometheus.Counter
+	urgent         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -30,9 +31,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "lujing_intake_publish_skipped_total",
 			Help: "Keys not published because the queue failed moments ago; the relay republishes them.",
 		}),
+		urgent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lujing_intake_urgent_keys_total",
+			Help: "Patient keys sent through the queue's urgent lane: stored results that may be critical values.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.ingest, m.publishErrors, m.publishSkipped)
+		reg.MustRegister(m.ingest, m.publishErrors, m.publishSkipped, m.urgent)
 	}
 	return m
 }

@@ -6,11 +6,13 @@ import (
 	"sync/atomic"
 
 	"github.com/lujing-health/lujing/adapters/httpapi"
+	"github.com/lujing-health/lujing/adapters/intake"
 	"github.com/lujing-health/lujing/adapters/profile"
 	"github.com/lujing-health/lujing/adapters/sqlstore"
 	"github.com/lujing-health/lujing/adapters/worker"
 	"github.com/lujing-health/lujing/mapping"
 	"github.com/lujing-health/lujing/mapping/grading"
+	"github.com/lujing-health/lujing/pathways/criticalvalue"
 )
 
 // liveMapper is the clinical mapper rebuilt whenever an administrator changes a code map, so
@@ -53,3 +55,21 @@ func (l *liveMapper) Map(ctx context.Context, in mapping.Input) (mapping.Result,
 }
 
 var _ mapping.Mapper = (*liveMapper)(nil)
+
+// triage picks, at the intake, the results the critical-value core may act on: their
+// patients' work goes through the queue's urgent lane, so that a critical potassium does not
+// wait behind the rest of a busy hour's traffic. Only results and reports can be; a result
+// that cannot be previewed waits in the ordinary lane for the worker to record why.
+func (l *liveMapper) triage(cv *criticalvalue.Engine) intake.Triage {
+	return func(src intake.Source, typ, id string, version int, body []byte, deleted bool) bool {
+		if typ != "Observation" && typ != "DiagnosticReport" {
+			return false
+		}
+		if deleted {
+			return true // it may withdraw a critical value
+		}
+		res, err := l.cur.Load().Preview(mapping.Input{Type: typ, ID: id, Version: version, Body: body,
+			Source: src.System, Hospital: src.Hospital})
+		return err == nil && cv.Suspect(res.Events)
+	}
+}

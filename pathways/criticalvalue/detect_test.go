@@ -98,6 +98,10 @@ func TestDetection(t *testing.T) {
 			if rule != tc.rule || value != tc.critical {
 				t.Errorf("rule %q value %q, want %q %q", rule, value, tc.rule, tc.critical)
 			}
+			// The intake's triage must never miss what the core detects, for any patient.
+			if rule != "" && !e.Suspect([]mapping.Event{tc.fact}) {
+				t.Error("detected, but Suspect says no: it would wait in the ordinary lane")
+			}
 			var reasons []string
 			for _, s := range skips {
 				reasons = append(reasons, s.Rule+": "+s.Reason)
@@ -181,6 +185,9 @@ func TestReportsComponentsImaging(t *testing.T) {
 			}
 			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("got %v, want %v", got, tc.want)
+			}
+			if len(cands) > 0 && !e.Suspect(tc.facts) {
+				t.Error("detected, but Suspect says no")
 			}
 		})
 	}

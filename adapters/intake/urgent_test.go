@@ -1,0 +1,75 @@
+package intake
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lujing-health/lujing/adapters/store"
+)
+
+// keyStore stores everything as new, under the patient key the intake worked out.
+type keyStore struct{ slowStore }
+
+func (s *keyStore) Accept(_ context.Context, in []store.Incoming) ([]store.Result, error) {
+	out := make([]store.Result, len(in))
+	for i, e := range in {
+		out[i] = store.Result{MessageID: int64(i + 1), VersionID: 1, Outcome: store.OutcomeCreated, PatientKey: e.PatientKey}
+	}
+	return out, nil
+}
+
+type lanes struct {
+	mu               sync.Mutex
+	ordinary, urgent []string
+}
+
+func (l *lanes) Publish(_ context.Context, keys ...string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ordinary = append(l.ordinary, keys...)
+	return nil
+}
+
+func (l *lanes) PublishUrgent(_ context.Context, keys ...string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.urgent = append(l.urgent, keys...)
+	return nil
+}
+
+// TestTriageSendsSuspectsUrgent: the patient of a resource the triage picks goes through the
+// urgent lane only (one delivery reads all of its messages); the others through the ordinary.
+func TestTriageSendsSuspectsUrgent(t *testing.T) {
+	q := &lanes{}
+	var asked []string
+	triage := func(src Source, typ, id string, version int, body []byte, deleted bool) bool {
+		asked = append(asked, typ+"/"+id)
+		if src.System != "lis" || version != 1 || deleted || len(body) == 0 {
+			t.Errorf("triage of %s/%s got source %q version %d deleted %v", typ, id, src.System, version, deleted)
+		}
+		return strings.Contains(string(body), `"HH"`)
+	}
+	in := New(&keyStore{}, q, Options{Triage: triage})
+	defer in.Close()
+	obs := func(id, patient, flag string) string {
+		return `{"resource":{"resourceType":"Observation","id":"` + id + `","status":"final","code":{"text":"K"},"subject":{"reference":"Patient/` + patient + `"},
+"interpretation":[{"coding":[{"code":"` + flag + `"}]}]},"request":{"method":"PUT","url":"Observation/` + id + `"}}`
+	}
+	bundle := `{"resourceType":"Bundle","type":"transaction","entry":[` +
+		obs("a1", "a", "N") + "," + obs("b1", "b", "N") + "," + obs("b2", "b", "HH") + "," + obs("c1", "c", "N") + `]}`
+	if _, _, err := in.Bundle(context.Background(), Source{System: "lis"}, []byte(bundle)); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Patient/b"}; !slices.Equal(q.urgent, want) {
+		t.Errorf("urgent %v, want %v", q.urgent, want)
+	}
+	if want := []string{"Patient/a", "Patient/c"}; !slices.Equal(q.ordinary, want) {
+		t.Errorf("ordinary %v, want %v", q.ordinary, want)
+	}
+	if len(asked) != 4 {
+		t.Errorf("triage asked about %v", asked)
+	}
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/lujing-health/lujing/adapters/intake"
+	"github.com/lujing-health/lujing/adapters/sqlstore"
+	"github.com/lujing-health/lujing/pathways/criticalvalue"
+)
+
+// TestTriage: the intake's triage as serve builds it, on FHIR as a LIS sends it — a flagged or
+// rule-critical result goes urgent, a normal one, an order or a preliminary result does not.
+func TestTriage(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := newLiveMapper(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv, err := criticalvalue.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	triage := m.triage(cv)
+	obs := func(status, value, interp string) []byte {
+		return []byte(`{"resourceType":"Observation","id":"o1","status":"` + status + `",
+"code":{"coding":[{"system":"http://loinc.org","code":"2823-3"}]},"subject":{"reference":"Patient/p1"},
+"encounter":{"reference":"Encounter/e1"},"issued":"2026-03-02T10:00:00Z",
+"valueQuantity":{"value":` + value + `,"unit":"mmol/L"}` + interp + `}`)
+	}
+	hh := `,"interpretation":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":"HH"}]}]`
+	cases := []struct {
+		name    string
+		typ     string
+		body    []byte
+		deleted bool
+		want    bool
+	}{
+		{"normal potassium", "Observation", obs("final", "4.2", ""), false, false},
+		{"potassium over the rule's limit", "Observation", obs("final", "6.9", ""), false, true},
+		{"flagged HH", "Observation", obs("final", "5.0", hh), false, true},
+		{"preliminary", "Observation", obs("preliminary", "6.9", ""), false, false},
+		{"a result deleted", "Observation", nil, true, true},
+		{"an order", "ServiceRequest", []byte(`{"resourceType":"ServiceRequest","id":"s1","status":"active","intent":"order","subject":{"reference":"Patient/p1"}}`), false, false},
+		{"not FHIR the mapper reads", "Observation", []byte(`{"resourceType":"Observation"`), false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := triage(intake.Source{System: "lis"}, tc.typ, "o1", 2, tc.body, tc.deleted); got != tc.want {
+				t.Errorf("triage = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
