@@ -72,7 +72,8 @@ func freeAddr(t *testing.T) string {
 
 func startServer(t *testing.T, addr string, env []string, args ...string) *serverProc {
 	t.Helper()
-	all := append([]string{"serve", "--addr", addr, "--log-level", "warn", "--relay-interval", "500ms", "--relay-age", "2s"}, args...)
+	// No warm-up: under the race detector it takes twenty seconds of CPU.
+	all := append([]string{"serve", "--addr", addr, "--log-level", "warn", "--relay-interval", "500ms", "--relay-age", "2s", "--warm-up=false"}, args...)
 	b, _ := json.Marshal(all)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), "LUJING_TEST_SERVE_ARGS="+string(b)), env...)

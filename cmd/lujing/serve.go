@@ -72,6 +72,7 @@ type serveConfig struct {
 	relayAge   time.Duration
 	pprofAddr  string
 	noWorker   bool
+	warmUp     bool
 	parkedAge  time.Duration
 	configDir  string
 	zoneName   string
@@ -95,6 +96,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.relayEvery, "relay-interval", 10*time.Second, "how often the relay looks for work a queue lost")
 	fs.DurationVar(&cfg.relayAge, "relay-age", 30*time.Second, "age after which unprocessed work is published again")
 	fs.DurationVar(&cfg.parkedAge, "parked-age", 24*time.Hour, "parked messages older than this are reported (metric lujing_parked_stale_messages, GET /api/v1/messages?status=parked&older_than=)")
+	fs.BoolVar(&cfg.warmUp, "warm-up", true, "compile the JSON decoders at start, on a few synthetic patients in memory (about a second of CPU), so that the first critical values do not wait for it")
 	fs.BoolVar(&cfg.noWorker, "no-worker", false, "only take data in: leave the queue to other replicas' workers (needs --redis-url)")
 	cfg.mllp.register(fs)
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", envOr("LUJING_PPROF_ADDR", ""), "serve Go profiling on this address, e.g. 127.0.0.1:6060 (off by default)")
@@ -137,7 +139,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	var q queue.Queue
 	queueName := "in-process"
 	if cfg.redisURL != "" {
-		rq, err := redisq.Open(ctx, cfg.redisURL, redisq.Options{Logger: log})
+		rq, err := redisq.Open(ctx, cfg.redisURL, redisq.Options{Logger: log, Concurrency: cfg.workers})
 		if err != nil {
 			return fmt.Errorf("open Redis queue: %w", err)
 		}
@@ -174,7 +176,6 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 		return float64(len(msgs))
 	}))
 
-	in := intake.New(st, q, intake.Options{Logger: log, Registerer: reg, Limits: bundle.Limits{MaxEntries: cfg.maxEntries}})
 	mapper, err := newLiveMapper(ctx, st)
 	if err != nil {
 		return err
@@ -189,8 +190,10 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 	if err != nil {
 		return fmt.Errorf("clinical configuration: %w", err)
 	}
+	in := intake.New(st, q, intake.Options{Logger: log, Registerer: reg, Limits: bundle.Limits{MaxEntries: cfg.maxEntries},
+		Triage: mapper.triage(cs.cv)})
 	runner := clinical.New(st, cs.named(), clinical.Options{Scheduler: q, Notifier: notifiers{hub, hooks}, Logger: log, Registerer: reg})
-	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, Concurrency: cfg.workers, After: runner.AfterWork})
+	w := worker.New(st, mapper, worker.Options{Logger: log, Registerer: reg, Queue: q, After: runner.AfterWork})
 	hl7, err := startMLLP(ctx, cfg.mllp, st, in, reg, log)
 	if err != nil {
 		return err
@@ -204,6 +207,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, log *slog.Log
 		Version: version, OnConfigChange: mapper.Reload, Cores: st, Hub: hub, Webhooks: hooks, Zone: cfg.zone, Web: ui,
 		Clinical: &httpapi.Clinical{Actions: runner, CriticalValues: cs.cv, FollowUp: cs.fu, Pathways: cs.paths.Engine,
 			OnPathwayChange: cs.paths.Reload}, Quality: qc})
+
+	if cfg.warmUp {
+		// Before listening: traffic arriving during it would wait for the same compiling.
+		warmUp(mapper, cs.named(), cfg.zone, log)
+	}
 
 	if cfg.pprofAddr != "" {
 		// Profiling stays off the public listener: a separate address, loopback by convention.

@@ -1,0 +1,41 @@
+//go:build !race
+
+// The warm-up compiles decoders: under the race detector that takes twenty seconds.
+
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/lujing-health/lujing/adapters/sqlstore"
+)
+
+// TestWarmUp: the warm-up runs synthetic patients through the mapping and every core, and
+// stores nothing.
+func TestWarmUp(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := newLiveMapper(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := time.FixedZone("CST", 8*3600)
+	cs, err := loadCores(ctx, st, "", zone, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := warmUp(m, cs.named(), zone, slog.New(slog.NewTextHandler(io.Discard, nil))); n < 5 {
+		t.Errorf("warmed up on %d patients", n)
+	}
+	if head, err := st.StreamHead(ctx); err != nil || head != 0 {
+		t.Errorf("stream head %d, %v after the warm-up: it must store nothing", head, err)
+	}
+}
