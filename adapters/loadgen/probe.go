@@ -6,7 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +27,10 @@ type ProbeConfig struct {
 	Event       string        // the stream event awaited; default critical-value.notified
 	Wait        time.Duration // how long after the 2xx an event may take before it counts as missing; default 10 s
 	Client      *http.Client
+	// Samples, when set, gets one CSV line per critical value posted, in posting order:
+	// the 2xx time (RFC 3339, UTC) and the milliseconds to its stream event ("" if missing),
+	// so that a tail can be placed in time (a start-up, a checkpoint).
+	Samples io.Writer
 }
 
 // ProbeReport is the latency from 2xx to stream event.
@@ -156,15 +163,27 @@ drain:
 	stopStream()
 	<-streamDone
 	var lat []time.Duration
-	for ref, a := range acked {
+	refs := slices.SortedFunc(maps.Keys(acked), func(a, b string) int { return acked[a].Compare(acked[b]) })
+	if cfg.Samples != nil {
+		fmt.Fprintln(cfg.Samples, "acknowledged_at,latency_ms")
+	}
+	for _, ref := range refs {
+		a := acked[ref]
 		s, ok := seen[ref]
 		if !ok || s.Sub(a) > cfg.Wait {
 			rep.Missing++
+			if cfg.Samples != nil {
+				fmt.Fprintf(cfg.Samples, "%s,\n", a.UTC().Format(sampleTime))
+			}
 			continue
 		}
 		rep.Received++
 		// The event may even be read before the 2xx is (both race on the client): count 0.
-		lat = append(lat, max(s.Sub(a), 0))
+		d := max(s.Sub(a), 0)
+		lat = append(lat, d)
+		if cfg.Samples != nil {
+			fmt.Fprintf(cfg.Samples, "%s,%.1f\n", a.UTC().Format(sampleTime), float64(d)/float64(time.Millisecond))
+		}
 	}
 	rep.Latency = summarize(lat)
 	return rep, nil
@@ -180,3 +199,6 @@ func probeBundle(id string, now time.Time) []byte {
 {"fullUrl":"Observation/` + id + `-k","resource":{"resourceType":"Observation","id":"` + id + `-k","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"2823-3","display":"Potassium"}]},"subject":{"reference":"Patient/` + id + `"},"encounter":{"reference":"Encounter/` + id + `-e"},"effectiveDateTime":"` + t + `","issued":"` + t + `","valueQuantity":{"value":7.2,"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"},"interpretation":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":"HH"}]}]},"request":{"method":"PUT","url":"Observation/` + id + `-k"}}
 ]}`)
 }
+
+// sampleTime is RFC 3339 with milliseconds always written, so the samples sort as text.
+const sampleTime = "2006-01-02T15:04:05.000Z07:00"

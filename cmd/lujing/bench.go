@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/lujing-health/lujing/adapters/loadgen"
@@ -30,6 +31,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&probe.StreamToken, "probe-token", envOr("LUJING_PROBE_TOKEN", ""),
 		"a hospital-wide clinician token: also post a critical potassium every --probe-interval and measure 2xx → critical-value event on the live stream (env LUJING_PROBE_TOKEN)")
 	fs.DurationVar(&probe.Interval, "probe-interval", 250*time.Millisecond, "how often the probe posts a critical value")
+	samples := fs.String("probe-samples", "", "write each probe's 2xx time and latency to this CSV file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -46,6 +48,14 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopProbe()
 	if probe.StreamToken != "" {
 		probe.BaseURL, probe.Token = cfg.BaseURL, cfg.Token
+		if *samples != "" {
+			f, err := os.Create(*samples)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			probe.Samples = f
+		}
 		go func() {
 			defer close(probeDone)
 			probeRep, probeErr = loadgen.Probe(probeCtx, probe, cfg.Seed)
