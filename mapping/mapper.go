@@ -122,24 +122,27 @@ var typeMappers = map[string]func(*job) error{
 
 // Map maps one stored resource version. Types with no clinical meaning here map to nothing.
 func (c *Clinical) Map(ctx context.Context, in Input) (Result, error) {
-	return c.mapResource(ctx, in, false)
+	return c.mapResource(ctx, in, nil, false)
 }
 
 // Preview maps a resource as Map does without reading any other resource: a dependency is
 // taken as present and empty, so nothing parks. It tells what a resource states before it is
 // applied — the intake's triage of possible critical values — and is cheap enough for that;
-// an event that would copy something from a dependency lacks it.
-func (c *Clinical) Preview(in Input) (Result, error) {
-	return c.mapResource(context.Background(), in, true)
+// an event that would copy something from a dependency lacks it. r is the resource already
+// parsed from in.Body (the intake has it), or nil.
+func (c *Clinical) Preview(in Input, r *resource.Resource) (Result, error) {
+	return c.mapResource(context.Background(), in, r, true)
 }
 
-func (c *Clinical) mapResource(ctx context.Context, in Input, preview bool) (Result, error) {
+func (c *Clinical) mapResource(ctx context.Context, in Input, r *resource.Resource, preview bool) (Result, error) {
 	if in.Deleted && len(in.Body) == 0 {
 		return Result{}, nil
 	}
-	r, err := resource.ParseStored(in.Body)
-	if err != nil {
-		return Result{}, fmt.Errorf("mapping %s: %w", in.Ref(), err)
+	if r == nil {
+		var err error
+		if r, err = resource.ParseStored(in.Body); err != nil {
+			return Result{}, fmt.Errorf("mapping %s: %w", in.Ref(), err)
+		}
 	}
 	if r.Type != in.Type {
 		return Result{}, fmt.Errorf("mapping %s: the body is a %s", in.Ref(), r.Type)

@@ -36,8 +36,9 @@ type Publisher interface {
 }
 
 // Triage reports whether a stored resource version may make, change or withdraw a critical
-// value. Its patient's work then goes through the queue's urgent lane, ahead of the rest.
-type Triage func(src Source, typ, id string, version int, body []byte, deleted bool) bool
+// value. Its patient's work then goes through the queue's urgent lane, ahead of the rest. r is
+// the resource as parsed on arrival, nil for a delete.
+type Triage func(src Source, typ, id string, version int, r *resource.Resource) bool
 
 // Source says who sends: the token's source system and hospital.
 type Source struct {
@@ -187,6 +188,7 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 	var err error
 	var in []store.Incoming
 	var at []int // index into results of each Incoming
+	var parsed []*resource.Resource
 	for i, e := range b.Entries {
 		switch {
 		case e.Err != nil:
@@ -220,6 +222,7 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 		}
 		in = append(in, inc)
 		at = append(at, i)
+		parsed = append(parsed, e.Resource)
 	}
 	if len(in) == 0 {
 		return results, nil
@@ -242,7 +245,7 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 			continue
 		}
 		if s.triage != nil && !slices.Contains(urgent, r.PatientKey) &&
-			s.triage(src, in[j].Type, in[j].ID, r.VersionID, in[j].Body, in[j].Delete) {
+			s.triage(src, in[j].Type, in[j].ID, r.VersionID, parsed[j]) {
 			// One urgent delivery reads all of the patient's stored messages.
 			urgent = append(urgent, r.PatientKey)
 			continue

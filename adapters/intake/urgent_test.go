@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lujing-health/lujing/adapters/store"
+	"github.com/lujing-health/lujing/mapping/resource"
 )
 
 // keyStore stores everything as new, under the patient key the intake worked out.
@@ -45,12 +46,13 @@ func (l *lanes) PublishUrgent(_ context.Context, keys ...string) error {
 func TestTriageSendsSuspectsUrgent(t *testing.T) {
 	q := &lanes{}
 	var asked []string
-	triage := func(src Source, typ, id string, version int, body []byte, deleted bool) bool {
+	triage := func(src Source, typ, id string, version int, r *resource.Resource) bool {
 		asked = append(asked, typ+"/"+id)
-		if src.System != "lis" || version != 1 || deleted || len(body) == 0 {
-			t.Errorf("triage of %s/%s got source %q version %d deleted %v", typ, id, src.System, version, deleted)
+		if src.System != "lis" || version != 1 || r == nil || r.ID != id {
+			t.Errorf("triage of %s/%s got source %q version %d resource %v", typ, id, src.System, version, r)
+			return false
 		}
-		return strings.Contains(string(body), `"HH"`)
+		return strings.Contains(string(r.Raw), `"HH"`)
 	}
 	in := New(&keyStore{}, q, Options{Triage: triage})
 	defer in.Close()

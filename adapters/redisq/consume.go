@@ -35,8 +35,9 @@ type consumer struct {
 	owned  map[int]*lease
 	exited chan int // partition goroutines send their partition here when they return
 	// turns bounds the ordinary handlers running at once (Options.Concurrency); nil: unbounded.
-	turns chan struct{}
-	keys  keyLocks
+	// urgentTurns bounds the urgent ones (Options.UrgentConcurrency).
+	turns, urgentTurns chan struct{}
+	keys               keyLocks
 }
 
 // Consume takes free partitions (up to MaxPartitions), consumes them and fires due timers,
@@ -75,12 +76,13 @@ func (q *Queue) Consume(ctx context.Context, h queue.Handler) error {
 	}()
 
 	c := &consumer{
-		q:      q,
-		h:      h,
-		hctx:   context.WithoutCancel(ctx),
-		owned:  make(map[int]*lease),
-		exited: make(chan int, q.opts.Partitions),
-		keys:   keyLocks{busy: map[string]chan struct{}{}},
+		q:           q,
+		h:           h,
+		hctx:        context.WithoutCancel(ctx),
+		owned:       make(map[int]*lease),
+		exited:      make(chan int, q.opts.Partitions),
+		keys:        keyLocks{busy: map[string]chan struct{}{}},
+		urgentTurns: make(chan struct{}, q.opts.UrgentConcurrency),
 	}
 	if q.opts.Concurrency > 0 {
 		c.turns = make(chan struct{}, q.opts.Concurrency)
@@ -291,13 +293,17 @@ func (c *consumer) readLane(ctx context.Context, l *lease, stream string, urgent
 	}
 }
 
-// turn waits for a turn to run an ordinary handler; it reports false if ctx ended first.
-func (c *consumer) turn(ctx context.Context) bool {
-	if c.turns == nil {
+// turn waits for a turn to run a handler of the lane; it reports false if ctx ended first.
+func (c *consumer) turn(ctx context.Context, urgent bool) bool {
+	turns := c.turns
+	if urgent {
+		turns = c.urgentTurns
+	}
+	if turns == nil {
 		return true
 	}
 	select {
-	case c.turns <- struct{}{}:
+	case turns <- struct{}{}:
 		return true
 	case <-ctx.Done():
 		return false
@@ -305,9 +311,13 @@ func (c *consumer) turn(ctx context.Context) bool {
 }
 
 // done ends a turn.
-func (c *consumer) done() {
-	if c.turns != nil {
-		<-c.turns
+func (c *consumer) done(urgent bool) {
+	turns := c.turns
+	if urgent {
+		turns = c.urgentTurns
+	}
+	if turns != nil {
+		<-turns
 	}
 }
 
@@ -393,12 +403,11 @@ func (c *consumer) handle(ctx context.Context, l *lease, stream string, m redis.
 	hctx := c.hctx
 	if urgent {
 		hctx = queue.WithUrgent(hctx)
-	} else {
-		if !c.turn(ctx) {
-			return false
-		}
-		defer c.done()
 	}
+	if !c.turn(ctx, urgent) {
+		return false
+	}
+	defer c.done(urgent)
 	if !c.keys.lock(ctx, key) {
 		return false
 	}

@@ -58,8 +58,14 @@ type Options struct {
 	// Concurrency bounds the ordinary deliveries handled at once by this instance, whatever
 	// the partitions it owns (default: no bound but MaxPartitions): the worker must not take
 	// from the intake the database and cores that senders are waiting on. Urgent deliveries
-	// are not bounded: a partition waiting for a turn keeps reading its urgent lane.
+	// do not wait for these turns: they have their own (UrgentConcurrency).
 	Concurrency int
+	// UrgentConcurrency bounds the urgent deliveries handled at once (default 4): a flood
+	// of them must not starve the intake either. An urgent delivery applies everything its
+	// patient has waiting, so under load it is longer than one result: at 1,000 resources/s
+	// of synthetic traffic (38 urgent keys/s) 2 gave a p99 of 107 ms from 2xx to the nurse
+	// station, 4 gave 65–70 ms and 8 gave 38 ms but 15% less unpaced intake.
+	UrgentConcurrency int
 	// LeaseTTL is how long a partition lease lasts without renewal (default 15s): after a crash
 	// the partition is idle that long. A handler running longer than this after its replica
 	// lost contact with Redis may overlap with the next owner.
@@ -98,6 +104,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxPartitions <= 0 || o.MaxPartitions > o.Partitions {
 		o.MaxPartitions = o.Partitions
+	}
+	if o.UrgentConcurrency <= 0 {
+		o.UrgentConcurrency = 4
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 15 * time.Second

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -469,5 +470,66 @@ func TestRepeatsInABatchHandledOnce(t *testing.T) {
 	defer mu.Unlock()
 	if got["Patient/r1"] != 1 || got["Patient/r2"] != 1 {
 		t.Fatalf("handled %v; want each key once for 20 entries read in one batch", got)
+	}
+}
+
+// Urgent deliveries have their own bound: with UrgentConcurrency 1 a second urgent key waits
+// for the first, while ordinary work goes on.
+func TestUrgentConcurrency(t *testing.T) {
+	ctx := context.Background()
+	client := newClient(t)
+	o := testOptions(uniquePrefix(t, client), "")
+	o.UrgentConcurrency = 1
+	q := New(client, o)
+	t.Cleanup(func() { q.Close() })
+	np := q.Partitions()
+	var keys []string // three keys in different partitions
+	for i := 0; len(keys) < 3; i++ {
+		k := fmt.Sprintf("Patient/u%d", i)
+		if !slices.ContainsFunc(keys, func(x string) bool { return queue.Partition(x, np) == queue.Partition(k, np) }) {
+			keys = append(keys, k)
+		}
+	}
+	first, second, ordinary := keys[0], keys[1], keys[2]
+	release := make(chan struct{})
+	handled := make(chan string, 10)
+	queuetest.Consume(t, q, func(ctx context.Context, key string) error {
+		if key == first {
+			handled <- key + " started"
+			<-release
+		}
+		handled <- key
+		return nil
+	})
+	if err := q.PublishUrgent(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if k := <-handled; k != first+" started" {
+		t.Fatalf("got %s", k)
+	}
+	if err := q.PublishUrgent(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Publish(ctx, ordinary); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case k := <-handled:
+		if k != ordinary {
+			t.Fatalf("handled %s while the only urgent turn was taken", k)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ordinary work waited for an urgent turn")
+	}
+	select {
+	case k := <-handled:
+		t.Fatalf("handled %s while the only urgent turn was taken", k)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	for _, want := range []string{first, second} {
+		if k := <-handled; k != want {
+			t.Errorf("handled %s, want %s", k, want)
+		}
 	}
 }

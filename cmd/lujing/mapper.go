@@ -12,6 +12,7 @@ import (
 	"github.com/lujing-health/lujing/adapters/worker"
 	"github.com/lujing-health/lujing/mapping"
 	"github.com/lujing-health/lujing/mapping/grading"
+	"github.com/lujing-health/lujing/mapping/resource"
 	"github.com/lujing-health/lujing/pathways/criticalvalue"
 )
 
@@ -61,15 +62,15 @@ var _ mapping.Mapper = (*liveMapper)(nil)
 // wait behind the rest of a busy hour's traffic. Only results and reports can be; a result
 // that cannot be previewed waits in the ordinary lane for the worker to record why.
 func (l *liveMapper) triage(cv *criticalvalue.Engine) intake.Triage {
-	return func(src intake.Source, typ, id string, version int, body []byte, deleted bool) bool {
+	return func(src intake.Source, typ, id string, version int, r *resource.Resource) bool {
 		if typ != "Observation" && typ != "DiagnosticReport" {
 			return false
 		}
-		if deleted {
-			return true // it may withdraw a critical value
+		if r == nil {
+			return true // a delete: it may withdraw a critical value
 		}
-		res, err := l.cur.Load().Preview(mapping.Input{Type: typ, ID: id, Version: version, Body: body,
-			Source: src.System, Hospital: src.Hospital})
+		res, err := l.cur.Load().Preview(mapping.Input{Type: typ, ID: id, Version: version, Body: r.Raw,
+			Source: src.System, Hospital: src.Hospital}, r)
 		return err == nil && cv.Suspect(res.Events)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lujing-health/lujing/adapters/intake"
 	"github.com/lujing-health/lujing/adapters/sqlstore"
+	"github.com/lujing-health/lujing/mapping/resource"
 	"github.com/lujing-health/lujing/pathways/criticalvalue"
 )
 
@@ -47,11 +48,18 @@ func TestTriage(t *testing.T) {
 		{"preliminary", "Observation", obs("preliminary", "6.9", ""), false, false},
 		{"a result deleted", "Observation", nil, true, true},
 		{"an order", "ServiceRequest", []byte(`{"resourceType":"ServiceRequest","id":"s1","status":"active","intent":"order","subject":{"reference":"Patient/p1"}}`), false, false},
-		{"not FHIR the mapper reads", "Observation", []byte(`{"resourceType":"Observation"`), false, false},
+		{"an Observation the mapper refuses", "Observation", []byte(`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"K"},"subject":{"reference":"#p"}}`), false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := triage(intake.Source{System: "lis"}, tc.typ, "o1", 2, tc.body, tc.deleted); got != tc.want {
+			var r *resource.Resource
+			if !tc.deleted {
+				var err error
+				if r, err = resource.Parse(tc.body); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := triage(intake.Source{System: "lis"}, tc.typ, "o1", 2, r); got != tc.want {
 				t.Errorf("triage = %v, want %v", got, tc.want)
 			}
 		})

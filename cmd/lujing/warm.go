@@ -29,7 +29,7 @@ func warmUp(m *liveMapper, cores []clinical.Named, zone *time.Location, log *slo
 		if len(chunk) < 100 {
 			chunk = append(chunk, r)
 		}
-		res, err := m.cur.Load().Preview(mapping.Input{Type: r.Type, ID: r.ID, Version: 1, Body: r.JSON, Source: string(r.Source)})
+		res, err := m.cur.Load().Preview(mapping.Input{Type: r.Type, ID: r.ID, Version: 1, Body: r.JSON, Source: string(r.Source)}, nil)
 		if err != nil {
 			continue
 		}
