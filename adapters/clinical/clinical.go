@@ -49,9 +49,11 @@ type Store interface {
 	ClaimMark(ctx context.Context, core, patient string, was, until time.Time) (bool, error)
 }
 
-// Scheduler runs a key again at a time (the queue).
+// Scheduler runs a key again at a time (the queue); urgent cores' timers (a critical value's
+// escalation) go through its urgent lane.
 type Scheduler interface {
 	Schedule(ctx context.Context, id, key string, at time.Time) error
+	ScheduleUrgent(ctx context.Context, id, key string, at time.Time) error
 }
 
 // Notifier is told when stream events were stored (the live stream's hub).
@@ -313,12 +315,22 @@ func (r *Runner) cycle(ctx context.Context, core string, p pathways.Patient, dur
 		r.note.Published(evs[len(evs)-1].ID)
 	}
 	if r.sched != nil && !out.Wake.IsZero() && !out.Wake.Equal(prev.Wake) {
-		if err := r.sched.Schedule(ctx, "core:"+core+":"+p.Ref, p.Ref, out.Wake); err != nil {
+		if err := r.schedule(ctx, core, p.Ref, out.Wake); err != nil {
 			// The wake is stored: Reschedule at the next start, or the next event, picks it up.
 			r.log.Warn("schedule core wake", "core", core, "err", err)
 		}
 	}
 	return out, ferr
+}
+
+// schedule sets the timer of a core's wake for a patient, in the urgent lane for a core that
+// runs at once on its events (a critical value's escalation must not queue behind a backlog).
+func (r *Runner) schedule(ctx context.Context, core, patient string, at time.Time) error {
+	id := "core:" + core + ":" + patient
+	if i := slices.IndexFunc(r.cores, func(c Named) bool { return c.Name == core }); i >= 0 && len(r.cores[i].Urgent) > 0 {
+		return r.sched.ScheduleUrgent(ctx, id, patient, at)
+	}
+	return r.sched.Schedule(ctx, id, patient, at)
 }
 
 // digest identifies a save's content: state, wake, records and their measures.
@@ -377,7 +389,7 @@ func (r *Runner) Reschedule(ctx context.Context) (int, error) {
 		if w.Wake.IsZero() {
 			continue // only a mark: the sweeper runs it
 		}
-		if err := r.sched.Schedule(ctx, "core:"+w.Core+":"+w.Patient, w.Patient, w.Wake); err != nil {
+		if err := r.schedule(ctx, w.Core, w.Patient, w.Wake); err != nil {
 			return 0, fmt.Errorf("reschedule %s: %w", w.Core, err)
 		}
 		n++

@@ -54,6 +54,14 @@ func (s *sched) Schedule(_ context.Context, id, key string, at time.Time) error 
 	return nil
 }
 
+// ScheduleUrgent records the timer under "!" + id.
+func (s *sched) ScheduleUrgent(_ context.Context, id, key string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.set["!"+id+"→"+key] = at
+	return nil
+}
+
 type note struct{ last int64 }
 
 func (n *note) Published(last int64) { n.last = last }
@@ -130,6 +138,12 @@ func TestRunStoresAndSchedules(t *testing.T) {
 	n, err := New(st, []Named{{Name: "counter", Core: counter{}}}, Options{Scheduler: sc2}).Reschedule(ctx)
 	if err != nil || n != 1 || !sc2.set["core:counter:Patient/p1→Patient/p1"].Equal(cs.Wake) {
 		t.Fatalf("reschedule: %d %v %v", n, err, sc2.set)
+	}
+	// A core that runs at once on its events (a critical value's) has urgent timers.
+	sc3 := &sched{set: map[string]time.Time{}}
+	n, err = New(st, []Named{{Name: "counter", Core: counter{}, Urgent: []string{"result"}}}, Options{Scheduler: sc3}).Reschedule(ctx)
+	if err != nil || n != 1 || len(sc3.set) != 1 || !sc3.set["!core:counter:Patient/p1→Patient/p1"].Equal(cs.Wake) {
+		t.Fatalf("reschedule of an urgent core: %d %v %v", n, err, sc3.set)
 	}
 }
 

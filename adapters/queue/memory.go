@@ -238,6 +238,15 @@ func (m *Memory) unlock(key string) {
 // Schedule publishes key at at. A timer with the same id is replaced; a time not in the future
 // publishes at once.
 func (m *Memory) Schedule(ctx context.Context, id, key string, at time.Time) error {
+	return m.schedule(id, key, at, m.Publish)
+}
+
+// ScheduleUrgent is Schedule into the urgent lane.
+func (m *Memory) ScheduleUrgent(ctx context.Context, id, key string, at time.Time) error {
+	return m.schedule(id, key, at, m.PublishUrgent)
+}
+
+func (m *Memory) schedule(id, key string, at time.Time, publish func(context.Context, ...string) error) error {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -250,7 +259,7 @@ func (m *Memory) Schedule(ctx context.Context, id, key string, at time.Time) err
 	d := time.Until(at)
 	if d <= 0 {
 		m.mu.Unlock()
-		return m.Publish(ctx, key)
+		return publish(context.Background(), key)
 	}
 	e := &memTimer{}
 	// The callback takes m.mu, which we hold until e is registered, so it always sees e or
@@ -264,7 +273,7 @@ func (m *Memory) Schedule(ctx context.Context, id, key string, at time.Time) err
 		}
 		delete(m.timers, id)
 		m.mu.Unlock()
-		m.Publish(context.Background(), key)
+		publish(context.Background(), key)
 	})
 	m.timers[id] = e
 	m.mu.Unlock()

@@ -33,6 +33,9 @@ type Queue interface {
 	// Schedule publishes key at (or soon after) at. Scheduling the same id again replaces
 	// the earlier timer. A time in the past fires at once.
 	Schedule(ctx context.Context, id, key string, at time.Time) error
+	// ScheduleUrgent is Schedule for a key then delivered as by PublishUrgent: a critical
+	// value's escalation must not wait behind a backlog either. Ids are shared with Schedule.
+	ScheduleUrgent(ctx context.Context, id, key string, at time.Time) error
 	// Consume runs h for delivered keys until ctx ends, then waits for handlers in flight.
 	// Ordinary keys of one partition are handled one at a time, in order; urgent keys
 	// beside them (see PublishUrgent).

@@ -282,17 +282,34 @@ func (q *Queue) xaddArgs(stream, key string) *redis.XAddArgs {
 
 // Schedule stores a timer (same id replaces), or publishes at once when at is not in the future.
 func (q *Queue) Schedule(ctx context.Context, id, key string, at time.Time) error {
+	return q.schedule(ctx, id, key, at, false)
+}
+
+// ScheduleUrgent is Schedule for a key then delivered through the urgent lane.
+func (q *Queue) ScheduleUrgent(ctx context.Context, id, key string, at time.Time) error {
+	return q.schedule(ctx, id, key, at, true)
+}
+
+// urgentTimer marks, in the timerkeys hash, a timer that fires into the urgent lane; keys
+// never start with it.
+const urgentTimer = "!"
+
+func (q *Queue) schedule(ctx context.Context, id, key string, at time.Time, urgent bool) error {
 	if q.isClosed() {
 		return queue.ErrClosed
 	}
 	p := queue.Partition(key, q.opts.Partitions)
+	stream, stored := q.stream(p), key
+	if urgent {
+		stream, stored = q.urgent(p), urgentTimer+key
+	}
 	fireNow := 0
 	if !at.After(time.Now()) {
 		fireNow = 1
 	}
 	err := scheduleScript.Run(ctx, q.rdb,
-		[]string{q.timersKey(), q.timerKeysKey(), q.stream(p)},
-		id, key, dueMillis(at), fireNow, q.opts.MaxLen).Err()
+		[]string{q.timersKey(), q.timerKeysKey(), stream},
+		id, stored, dueMillis(at), fireNow, q.opts.MaxLen, key).Err()
 	if err != nil {
 		return fmt.Errorf("schedule timer on partition %d: %w", p, err)
 	}
@@ -441,22 +458,24 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`)
 
-	// KEYS: timers, timerkeys, stream of the key's partition. ARGV: id, key, due ms, fire now
-	// (1 or 0), maxlen. Firing now publishes at once and drops any timer with that id.
+	// KEYS: timers, timerkeys, stream of the key's partition and lane. ARGV: id, the hash's
+	// value (the key, urgentTimer-prefixed for the urgent lane), due ms, fire now (1 or 0),
+	// maxlen, key. Firing now publishes at once and drops any timer with that id.
 	scheduleScript = redis.NewScript(`
 if ARGV[4] == '1' then
   redis.call('ZREM', KEYS[1], ARGV[1])
   redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[2])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[6])
   return 1
 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 0`)
 
-	// KEYS: timers, timerkeys, stream of the key's partition. ARGV: id, key, now ms, maxlen.
-	// Fires the timer only if it is still there, still due and still for that key (it may have
-	// been fired by another replica or replaced since the poller read it): exactly once.
+	// KEYS: timers, timerkeys, stream of the key's partition and lane. ARGV: id, the hash's
+	// value as read, now ms, maxlen, key. Fires the timer only if it is still there, still due
+	// and still for that value (it may have been fired by another replica or replaced since the
+	// poller read it): exactly once.
 	fireScript = redis.NewScript(`
 local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not due or tonumber(due) > tonumber(ARGV[3]) then
@@ -472,7 +491,7 @@ if key ~= ARGV[2] then
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'k', key)
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'k', ARGV[5])
 return 1`)
 )
 
@@ -498,11 +517,16 @@ func (q *Queue) pollTimers(ctx context.Context, now time.Time) (int, error) {
 		}
 		firedNow := 0
 		for i, id := range ids {
-			key, _ := keys[i].(string) // "" for a timer without key: the script drops it
+			stored, _ := keys[i].(string) // "" for a timer without key: the script drops it
+			key, urgent := strings.CutPrefix(stored, urgentTimer)
 			p := queue.Partition(key, q.opts.Partitions)
+			stream := q.stream(p)
+			if urgent {
+				stream = q.urgent(p)
+			}
 			n, err := fireScript.Run(ctx, q.rdb,
-				[]string{q.timersKey(), q.timerKeysKey(), q.stream(p)},
-				id, key, nowMs, q.opts.MaxLen).Int()
+				[]string{q.timersKey(), q.timerKeysKey(), stream},
+				id, stored, nowMs, q.opts.MaxLen, key).Int()
 			if err != nil {
 				return fired, fmt.Errorf("fire timer on partition %d: %w", p, err)
 			}

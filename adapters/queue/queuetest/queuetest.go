@@ -32,6 +32,7 @@ func Run(t *testing.T, newQueue func(t *testing.T) queue.Queue) {
 	t.Run("OneHandlerPerPartition", func(t *testing.T) { testExclusive(t, newQueue(t)) })
 	t.Run("Redelivery", func(t *testing.T) { testRedelivery(t, newQueue(t)) })
 	t.Run("UrgentFirst", func(t *testing.T) { testUrgent(t, newQueue(t)) })
+	t.Run("UrgentTimers", func(t *testing.T) { testUrgentTimers(t, newQueue(t)) })
 	t.Run("Timers", func(t *testing.T) { testTimers(t, newQueue(t)) })
 	t.Run("GracefulShutdown", func(t *testing.T) { testGraceful(t, newQueue(t)) })
 	t.Run("Depth", func(t *testing.T) { testDepth(t, newQueue(t)) })
@@ -368,6 +369,54 @@ func testUrgent(t *testing.T, q queue.Queue) {
 	}
 	if slices.Index(got, first+" urgent") < slices.Index(got, first) {
 		t.Errorf("deliveries %q: the urgent %s before the handler already running for it returned", got, first)
+	}
+}
+
+// testUrgentTimers: a timer scheduled urgently fires into the urgent lane, one scheduled
+// ordinarily into the ordinary one, also when due at once; rescheduling an id across lanes
+// replaces the timer.
+func testUrgentTimers(t *testing.T, q queue.Queue) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	got := map[string]bool{} // key → urgent
+	Consume(t, q, func(ctx context.Context, key string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, dup := got[key]; dup {
+			t.Errorf("%s delivered twice", key)
+		}
+		got[key] = queue.IsUrgent(ctx)
+		return nil
+	})
+	now := time.Now()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(q.ScheduleUrgent(ctx, "u-now", "Patient/u-now", now.Add(-time.Second)))
+	must(q.ScheduleUrgent(ctx, "u-later", "Patient/u-later", now.Add(100*time.Millisecond)))
+	must(q.Schedule(ctx, "o-later", "Patient/o-later", now.Add(100*time.Millisecond)))
+	// Replaced across lanes: only the urgent one may fire.
+	must(q.Schedule(ctx, "swap", "Patient/swap-old", now.Add(100*time.Millisecond)))
+	must(q.ScheduleUrgent(ctx, "swap", "Patient/swap", now.Add(150*time.Millisecond)))
+	want := map[string]bool{"Patient/u-now": true, "Patient/u-later": true, "Patient/o-later": false, "Patient/swap": true}
+	WaitFor(t, waitLimit, "the timers fired", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= len(want)
+	})
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	for k, u := range want {
+		if g, ok := got[k]; !ok || g != u {
+			t.Errorf("%s: delivered %v, urgent %v; want urgent %v", k, ok, g, u)
+		}
+	}
+	if _, ok := got["Patient/swap-old"]; ok {
+		t.Error("a replaced timer fired")
 	}
 }
 
