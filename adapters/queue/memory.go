@@ -57,12 +57,12 @@ type Memory struct {
 	// depth counts deliveries published and not yet acknowledged (waiting or in a handler).
 	depth atomic.Int64
 
-	// sched guards the partitions' keys and states, the lists and busy.
+	// sched guards the partitions' keys and states and the lists.
 	sched         sync.Mutex
 	ready         []*memPartition // partitions with waiting keys and no worker, in order
 	urgent        []string        // urgent keys waiting, in publish order
 	urgentWaiting map[string]bool
-	busy          map[string]chan struct{} // keys in a handler; closed when it returns
+	keys          KeyLocks
 	// wake and wakeUrgent nudge sleeping workers (ordinary, and the urgent one). A worker
 	// sleeps only after finding its list empty under sched, and every publish sends a token
 	// after releasing it; a full buffer already holds a token for every sleeper.
@@ -98,7 +98,6 @@ func NewMemory(opts MemoryOptions) *Memory {
 		opts:          opts,
 		parts:         make([]*memPartition, opts.Partitions),
 		urgentWaiting: make(map[string]bool),
-		busy:          make(map[string]chan struct{}),
 		wake:          make(chan struct{}, opts.Workers),
 		wakeUrgent:    make(chan struct{}, 1),
 		timers:        make(map[string]*memTimer),
@@ -213,28 +212,6 @@ func (m *Memory) takeUrgent() string {
 	return key
 }
 
-// lock waits until no handler runs for key and marks it running; unlock ends that.
-func (m *Memory) lock(key string) {
-	for {
-		m.sched.Lock()
-		ch, busy := m.busy[key]
-		if !busy {
-			m.busy[key] = make(chan struct{})
-			m.sched.Unlock()
-			return
-		}
-		m.sched.Unlock()
-		<-ch
-	}
-}
-
-func (m *Memory) unlock(key string) {
-	m.sched.Lock()
-	close(m.busy[key])
-	delete(m.busy, key)
-	m.sched.Unlock()
-}
-
 // Schedule publishes key at at. A timer with the same id is replaced; a time not in the future
 // publishes at once.
 func (m *Memory) Schedule(ctx context.Context, id, key string, at time.Time) error {
@@ -345,9 +322,9 @@ func (m *Memory) work(ctx, hctx context.Context, h Handler, urgent bool) {
 
 // handle runs h for key, taken from p, which the caller holds.
 func (m *Memory) handle(ctx context.Context, p *memPartition, key string, h Handler) {
-	m.lock(key)
+	m.keys.Lock(context.Background(), key)
 	err := h(ctx, key)
-	m.unlock(key)
+	m.keys.Unlock(key)
 	if err != nil {
 		// Put the key back in front so it is retried before the later keys of its partition,
 		// and keep holding p through the backoff so nobody takes those meanwhile.
@@ -379,9 +356,9 @@ func (m *Memory) handle(ctx context.Context, p *memPartition, key string, h Hand
 // handleUrgent runs h for an urgent key; a failure puts it back at the end of the urgent lane
 // after the backoff.
 func (m *Memory) handleUrgent(ctx context.Context, key string, h Handler) {
-	m.lock(key)
+	m.keys.Lock(context.Background(), key)
 	err := h(WithUrgent(ctx), key)
-	m.unlock(key)
+	m.keys.Unlock(key)
 	m.depth.Add(-1)
 	if err != nil {
 		m.opts.Logger.Warn("queue: urgent handler failed, redelivering after backoff", "backoff", m.opts.RetryBackoff)

@@ -37,7 +37,7 @@ type consumer struct {
 	// turns bounds the ordinary handlers running at once (Options.Concurrency); nil: unbounded.
 	// urgentTurns bounds the urgent ones (Options.UrgentConcurrency).
 	turns, urgentTurns chan struct{}
-	keys               keyLocks
+	keys               queue.KeyLocks
 }
 
 // Consume takes free partitions (up to MaxPartitions), consumes them and fires due timers,
@@ -81,7 +81,6 @@ func (q *Queue) Consume(ctx context.Context, h queue.Handler) error {
 		hctx:        context.WithoutCancel(ctx),
 		owned:       make(map[int]*lease),
 		exited:      make(chan int, q.opts.Partitions),
-		keys:        keyLocks{busy: map[string]chan struct{}{}},
 		urgentTurns: make(chan struct{}, q.opts.UrgentConcurrency),
 	}
 	if q.opts.Concurrency > 0 {
@@ -206,7 +205,7 @@ func (c *consumer) release(p int) {
 // runPartition consumes one owned partition until ctx ends or the lease lapses: first the
 // entries left pending by earlier owners, then new ones, in stream order. The urgent lane has
 // a reader of its own, so that an urgent entry waits neither for the partition's ordinary
-// entries nor for a turn; the two never run handlers for the same key at once (keyLocks).
+// entries nor for a turn; the two never run handlers for the same key at once (queue.KeyLocks).
 func (c *consumer) runPartition(ctx context.Context, l *lease) {
 	q := c.q
 	defer func() {
@@ -321,39 +320,6 @@ func (c *consumer) done(urgent bool) {
 	}
 }
 
-// keyLocks keeps two handlers of one key from running at once: a partition's two lanes are
-// read apart, and one patient's messages must be applied one delivery at a time.
-type keyLocks struct {
-	mu   sync.Mutex
-	busy map[string]chan struct{}
-}
-
-// lock waits until no handler runs for key, or ctx ends (false).
-func (k *keyLocks) lock(ctx context.Context, key string) bool {
-	for {
-		k.mu.Lock()
-		ch, busy := k.busy[key]
-		if !busy {
-			k.busy[key] = make(chan struct{})
-			k.mu.Unlock()
-			return true
-		}
-		k.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return false
-		}
-	}
-}
-
-func (k *keyLocks) unlock(key string) {
-	k.mu.Lock()
-	close(k.busy[key])
-	delete(k.busy, key)
-	k.mu.Unlock()
-}
-
 // claimStale takes over, in ID order, the entries of one of the partition's streams that were
 // delivered but never acknowledged. Min-idle 0 is right because we hold the lease: their reader
 // is gone (or was us, before a restart). It reports whether consuming should go on.
@@ -408,10 +374,10 @@ func (c *consumer) handle(ctx context.Context, l *lease, stream string, m redis.
 		return false
 	}
 	defer c.done(urgent)
-	if !c.keys.lock(ctx, key) {
+	if !c.keys.Lock(ctx, key) {
 		return false
 	}
-	defer c.keys.unlock(key)
+	defer c.keys.Unlock(key)
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil || !l.valid() {
 			return false

@@ -17,16 +17,23 @@ import (
 	"github.com/lujing-health/lujing/pathways/quality"
 )
 
+// testStore is an empty SQLite store, closed at cleanup.
+func testStore(t *testing.T) *sqlstore.Store {
+	t.Helper()
+	st, err := sqlstore.OpenSQLite(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // instance is a running Lujing API over its own store, with measure rows written as the
 // cores write them, and a QC token.
 func instance(t *testing.T, hospital string, rows []store.Measure) (url, token string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testStore(t)
 	for i, m := range rows {
 		m.Hospital = hospital
 		rec := store.Record{Kind: "quality-stay", ID: fmt.Sprintf("%s-%d", hospital, i), Patient: fmt.Sprintf("Patient/%d", i), Hospital: hospital,

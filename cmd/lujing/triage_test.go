@@ -10,19 +10,21 @@ import (
 	"github.com/lujing-health/lujing/pathways/criticalvalue"
 )
 
+// testMapper is the mapper serve builds, over an empty SQLite store closed at cleanup.
+func testMapper(t *testing.T) (*sqlstore.Store, *liveMapper) {
+	t.Helper()
+	st := testStore(t)
+	m, err := newLiveMapper(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, m
+}
+
 // TestTriage: the intake's triage as serve builds it, on FHIR as a LIS sends it — a flagged or
 // rule-critical result goes urgent, a normal one, an order or a preliminary result does not.
 func TestTriage(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	m, err := newLiveMapper(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, m := testMapper(t)
 	cv, err := criticalvalue.New(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -10,23 +10,13 @@ import (
 	"log/slog"
 	"testing"
 	"time"
-
-	"github.com/lujing-health/lujing/adapters/sqlstore"
 )
 
 // TestWarmUp: the warm-up runs synthetic patients through the mapping and every core, and
 // stores nothing.
 func TestWarmUp(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	m, err := newLiveMapper(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, m := testMapper(t)
 	zone := time.FixedZone("CST", 8*3600)
 	cs, err := loadCores(ctx, st, "", zone, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
