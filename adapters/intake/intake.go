@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -231,8 +230,8 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 	if err != nil {
 		return nil, fmt.Errorf("store %d resources: %w", len(in), err)
 	}
-	var keys, urgent []string
-	seen := map[string]bool{}
+	var order []string
+	urgent := map[string]bool{} // patient key → its work goes through the urgent lane
 	for j, r := range stored {
 		i := at[j]
 		results[i] = Result{Status: http.StatusOK, Type: in[j].Type, ID: in[j].ID,
@@ -244,19 +243,23 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 		if r.MessageID == 0 {
 			continue
 		}
-		if s.triage != nil && !slices.Contains(urgent, r.PatientKey) &&
-			s.triage(src, in[j].Type, in[j].ID, r.VersionID, parsed[j]) {
-			// One urgent delivery reads all of the patient's stored messages.
-			urgent = append(urgent, r.PatientKey)
-			continue
+		u, seen := urgent[r.PatientKey]
+		if !seen {
+			order = append(order, r.PatientKey)
 		}
-		if !seen[r.PatientKey] {
-			seen[r.PatientKey] = true
-			keys = append(keys, r.PatientKey)
+		// One urgent delivery reads all of the patient's stored messages: once urgent, the
+		// patient's other resources need no triage.
+		urgent[r.PatientKey] = u || s.triage != nil && s.triage(src, in[j].Type, in[j].ID, r.VersionID, parsed[j])
+	}
+	var keys, hot []string
+	for _, k := range order {
+		if urgent[k] {
+			hot = append(hot, k)
+		} else {
+			keys = append(keys, k)
 		}
 	}
-	keys = slices.DeleteFunc(keys, func(k string) bool { return slices.Contains(urgent, k) })
-	s.publish(ctx, urgent, keys)
+	s.publish(ctx, hot, keys)
 	return results, nil
 }
 

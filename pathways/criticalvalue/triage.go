@@ -24,8 +24,7 @@ func (e *Engine) Suspect(events []mapping.Event) bool {
 			if pathways.Decode(f.Data, &d) != nil {
 				return true // the core will say what it makes of it
 			}
-			switch d.Status {
-			case "corrected", "amended", "entered-in-error", "cancelled":
+			if revises(d.Status) {
 				return true
 			}
 			if !e.counts(d.Status) {
@@ -44,17 +43,23 @@ func (e *Engine) Suspect(events []mapping.Event) bool {
 			if !strings.HasPrefix(f.Resource, "DiagnosticReport/") {
 				continue
 			}
-			if d := e.detectFact(pathways.Patient{}, f); len(d.cands) > 0 {
+			var d mapping.ImagingData
+			if pathways.Decode(f.Data, &d) == nil && revises(d.Status) {
 				return true
 			}
-			var d mapping.ImagingData
-			if pathways.Decode(f.Data, &d) == nil {
-				switch d.Status {
-				case "corrected", "amended", "entered-in-error", "cancelled":
-					return true
-				}
+			if len(e.detectFact(pathways.Patient{}, f).cands) > 0 {
+				return true
 			}
 		}
+	}
+	return false
+}
+
+// revises reports whether a result's status corrects or withdraws what it stated before.
+func revises(status string) bool {
+	switch status {
+	case "corrected", "amended", "entered-in-error", "cancelled":
+		return true
 	}
 	return false
 }
