@@ -186,11 +186,14 @@ func (r *Runner) AfterWork(ctx context.Context, key string, messages int, kinds 
 			if ok && marked.After(now) {
 				continue // marked already, its timer set
 			}
-			exists, _, err := r.store.Poke(ctx, c.Name, key, at)
+			exists, moved, err := r.store.Poke(ctx, c.Name, key, at)
 			if err != nil {
 				return err
 			}
-			if exists {
+			// Only a mark this poke set is remembered. One it kept is earlier, perhaps due
+			// and being swept now on events read before these: remembering `at` would
+			// skip the pokes that must follow that run.
+			if moved {
 				r.marksMu.Lock()
 				if len(r.marks) > 100_000 {
 					clear(r.marks) // a memo only: the store has the marks

@@ -271,3 +271,87 @@ func TestAfterWorkCoalescesDeferredCores(t *testing.T) {
 		t.Fatalf("the new mark was lost: %v", cs.Dirty)
 	}
 }
+
+// sweepHook is the store with a hook run once, just after the next read of events: what a
+// worker does for the same patient while the sweeper's run is between its read and its save.
+type sweepHook struct {
+	*sqlstore.Store
+	hook func()
+}
+
+func (s *sweepHook) EventsSince(ctx context.Context, patient string, after int64) ([]store.Event, error) {
+	evs, err := s.Store.EventsSince(ctx, patient, after)
+	if h := s.hook; h != nil {
+		s.hook = nil
+		h()
+	}
+	return evs, err
+}
+
+// TestEventsDuringASweptRunAreRunAgain: a patient's events stored while the sweeper runs a
+// coalesced core on what it read just before are run by a later sweep. The runner once
+// remembered a mark later than the store's (a poke that found an earlier mark, due but not
+// yet swept), trusted it while the sweeper's run of the earlier mark was in flight, set no
+// mark, and the core never saw those events (a discharge missing from the QC figures).
+func TestEventsDuringASweptRunAreRunAgain(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hs := &sweepHook{Store: st}
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	now := t0
+	r := New(hs, []Named{{Name: "count", Core: counter{}}}, Options{Now: func() time.Time { return now }, Coalesce: 2 * time.Second})
+	n := 0
+	arrive := func(at time.Duration) {
+		t.Helper()
+		now = t0.Add(at)
+		n++
+		id := fmt.Sprintf("o%d", n)
+		res, err := st.Accept(ctx, []store.Incoming{{Source: "his", Type: "ServiceRequest", ID: id, Body: []byte(`{}`), Hash: id, PatientKey: "Patient/p"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.CompleteAll(ctx, []store.Completion{{MessageID: res[0].MessageID, Status: store.StatusProcessed, Events: []store.Event{
+			{Key: "ServiceRequest/" + id + "#ordered", Version: 1, Kind: "ordered", Patient: "Patient/p", At: now, Resource: "ServiceRequest/" + id, Data: []byte(`{}`)},
+		}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.AfterWork(ctx, "Patient/p", 1, []string{"ordered"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	facts := func() int {
+		t.Helper()
+		cs, err := st.CoreState(ctx, "count", "Patient/p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s counterState
+		json.Unmarshal(cs.State, &s)
+		return s.Facts
+	}
+	arrive(0)                      // a new patient: runs at once
+	arrive(500 * time.Millisecond) // marked due at +2.5 s
+	arrive(2550 * time.Millisecond) // the mark is due, the sweeper late: the mark is kept
+	if got := facts(); got != 1 {
+		t.Fatalf("before the sweep the core saw %d facts, want 1", got)
+	}
+	hs.hook = func() { arrive(2700 * time.Millisecond) } // arrives while the sweep runs
+	now = t0.Add(2600 * time.Millisecond)
+	if _, err := r.SweepOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := facts(); got != 3 {
+		t.Fatalf("the sweep saw %d facts, want the 3 stored before it read", got)
+	}
+	now = t0.Add(10 * time.Second)
+	if _, err := r.SweepOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := facts(); got != 4 {
+		t.Fatalf("after a later sweep the core saw %d facts, want 4: the one stored during the first sweep was never run", got)
+	}
+}
