@@ -1,0 +1,7 @@
+//go:build !race
+
+package pathways
+
+import "github.com/bytedance/sonic"
+
+var decode = sonic.ConfigStd.Unmarshal
