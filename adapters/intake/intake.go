@@ -210,9 +210,7 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 			inc.PatientKey = e.Type + "/" + e.ID
 		} else {
 			inc.Body = e.Body
-			if inc.Hash, err = e.Hash(); err != nil {
-				return nil, err
-			}
+			inc.Hash = e.Hash()
 			inc.SourceUpdated = e.Resource.Meta.LastUpdated
 			inc.PatientKey = patientKey(e)
 			for _, id := range e.Resource.Identifiers {

@@ -75,3 +75,27 @@ func TestTriageSendsSuspectsUrgent(t *testing.T) {
 		t.Errorf("triage asked about %v", asked)
 	}
 }
+
+// TestTriageReadsResolvedReferences: the triage of a result in a Bundle that names its patient
+// by urn:uuid (as HL7 v2 mapping and many senders do) sees the reference the intake stores,
+// not the urn:uuid, so that it can tell whose result it is.
+func TestTriageReadsResolvedReferences(t *testing.T) {
+	var seen string
+	triage := func(_ Source, typ, _ string, _ int, r *resource.Resource) bool {
+		if typ == "Observation" {
+			seen = string(r.Raw)
+		}
+		return false
+	}
+	in := New(&keyStore{}, &lanes{}, Options{Triage: triage})
+	defer in.Close()
+	bundle := `{"resourceType":"Bundle","type":"transaction","entry":[
+{"fullUrl":"urn:uuid:0d5c3a8e-4a7b-4c55-9b1e-3f7f0c9a1e01","resource":{"resourceType":"Patient","identifier":[{"system":"urn:mrn","value":"1"}]},"request":{"method":"POST","url":"Patient"}},
+{"resource":{"resourceType":"Observation","id":"k1","status":"final","code":{"text":"K"},"subject":{"reference":"urn:uuid:0d5c3a8e-4a7b-4c55-9b1e-3f7f0c9a1e01"}},"request":{"method":"PUT","url":"Observation/k1"}}]}`
+	if _, _, err := in.Bundle(context.Background(), Source{System: "lis"}, []byte(bundle)); err != nil {
+		t.Fatal(err)
+	}
+	if seen == "" || strings.Contains(seen, "urn:uuid") || !strings.Contains(seen, `"reference":"Patient/`) {
+		t.Errorf("the triage read %s", seen)
+	}
+}

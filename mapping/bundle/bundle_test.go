@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -87,11 +88,11 @@ func TestResolveURNAndConditionalReferences(t *testing.T) {
 	if o.Subject() != "Patient/"+p.ID {
 		t.Errorf("Subject() = %q", o.Subject())
 	}
-	h1, err := o.Hash()
+	unresolved, err := Parse([]byte(raw), Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h1 == o.Resource.Hash() {
+	if o.Hash() == unresolved.Entries[1].Resource.Hash() {
 		t.Error("hash of the rewritten body should differ from the raw one")
 	}
 }
@@ -209,6 +210,40 @@ func TestSyntheaBundle(t *testing.T) {
 			!strings.HasPrefix(e.Subject(), "Patient/") && e.Subject() != "" {
 			t.Errorf("entry %d (%s) subject %q not resolved", e.Index, e.Type, e.Subject())
 		}
+	}
+}
+
+// TestResolvedResourceIsTheBody: after Resolve an entry's Resource reads as its Body (the
+// server's references, the same content hash as the body parsed again), so that the intake
+// reads what it stores without parsing it twice.
+func TestResolvedResourceIsTheBody(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "synthea-Bob965.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := mustResolve(t, string(raw), nil)
+	rewritten := 0
+	for _, e := range b.Entries {
+		if e.Resource == nil {
+			continue
+		}
+		again, err := resource.Parse(e.Body)
+		if err != nil {
+			t.Fatalf("entry %d: %v", e.Index, err)
+		}
+		if !bytes.Equal(e.Resource.Raw, e.Body) || e.Hash() != again.Hash() || e.Resource.Subject() != again.Subject() {
+			t.Errorf("entry %d (%s): the resource is not its body (hash %s, body %s; subject %q, body %q)",
+				e.Index, e.Type, e.Hash(), again.Hash(), e.Resource.Subject(), again.Subject())
+		}
+		if strings.Contains(string(raw), e.FullURL) && strings.Contains(e.Resource.Subject(), "urn:uuid:") {
+			t.Errorf("entry %d: subject %q", e.Index, e.Resource.Subject())
+		}
+		if strings.HasPrefix(e.Resource.Subject(), "Patient/") && e.Type != "Patient" {
+			rewritten++
+		}
+	}
+	if rewritten == 0 {
+		t.Fatal("no entry had its patient reference rewritten")
 	}
 }
 

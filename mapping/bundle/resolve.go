@@ -133,12 +133,14 @@ func (b *Bundle) Resolve(ctx context.Context, r Resolver) error {
 		if len(rewrite) == 0 {
 			continue
 		}
-		body, err := e.Resource.WithReferences(rewrite)
+		r, err := e.Resource.Rewritten(rewrite)
 		if err != nil {
 			e.Err = entryError(422, "invalid", fmt.Sprintf("Bundle.entry[%d].resource", e.Index), "cannot rewrite references: "+err.Error())
 			continue
 		}
-		e.Body = body
+		// The entry's resource is what will be stored: whoever reads it after Resolve (the
+		// content hash, the intake's triage) reads the server's references.
+		e.Resource, e.Body = r, r.Raw
 	}
 	return nil
 }
@@ -223,16 +225,7 @@ func parseIdentifierQuery(q string) (system, value string, err error) {
 
 // Hash is the content hash of Body. References rewritten to server ids are part of the
 // content, so a rewritten body is hashed as rewritten.
-func (e *Entry) Hash() (string, error) {
-	if len(e.rewrite) == 0 {
-		return e.Resource.Hash(), nil
-	}
-	r, err := resource.Parse(e.Body)
-	if err != nil {
-		return "", fmt.Errorf("rehash rewritten %s: %w", e.Type, err)
-	}
-	return r.Hash(), nil
-}
+func (e *Entry) Hash() string { return e.Resource.Hash() }
 
 // Single wraps one resource sent on its own (POST /fhir/{type}, PUT /fhir/{type}/{id}) so that
 // it is resolved like a Bundle entry.

@@ -120,11 +120,25 @@ func (r *Resource) References() []Reference {
 // entry of the same transaction), but a local reference ("#x", to a
 // contained resource) never is.
 func (r *Resource) WithReferences(rewrite map[string]string) ([]byte, error) {
-	b, err := encode(rewriteRefs(r.m, rewrite))
+	nr, err := r.Rewritten(rewrite)
+	if err != nil {
+		return nil, err
+	}
+	return nr.Raw, nil
+}
+
+// Rewritten is the resource with its references rewritten as by WithReferences: Raw is the
+// rewritten body, and what is read of it (Subject, Hash…) is read from that body, without
+// parsing it again. Contained resources are kept as they were.
+func (r *Resource) Rewritten(rewrite map[string]string) (*Resource, error) {
+	m, _ := rewriteRefs(r.m, rewrite).(map[string]any)
+	b, err := encode(m)
 	if err != nil {
 		return nil, fmt.Errorf("resource: encode %s/%s with rewritten references: %w", r.Type, r.ID, err)
 	}
-	return b, nil
+	nr := *r
+	nr.m, nr.Raw = m, b
+	return &nr, nil
 }
 
 // rewriteRefs copies v with references rewritten; r.m is never modified.
