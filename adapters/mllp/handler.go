@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,7 +17,6 @@ import (
 
 	"github.com/lujing-health/lujing/adapters/hl7v2"
 	"github.com/lujing-health/lujing/adapters/intake"
-	"github.com/lujing-health/lujing/adapters/store"
 	"github.com/lujing-health/lujing/mapping/bundle"
 	"github.com/lujing-health/lujing/mapping/resource"
 )
@@ -72,6 +72,12 @@ type Handler struct {
 	limits hl7v2.Limits
 	seq    atomic.Int64
 	acks   *prometheus.CounterVec
+	// applier applies acknowledged messages; backlog is how many it holds.
+	applier *applier
+	backlog prometheus.Gauge
+	urgent  func(*hl7v2.Message) bool
+
+	closeOnce sync.Once
 }
 
 // HandlerOptions configure a Handler.
@@ -81,6 +87,18 @@ type HandlerOptions struct {
 	Application string // MSH-3 of acknowledgements when the message names no receiving application; default LUJING
 	Limits      hl7v2.Limits
 	Registerer  prometheus.Registerer
+	// Appliers apply acknowledged messages to the intake, one patient's at a time each;
+	// default 8. UrgentAppliers serve only patients with a possible critical value; default 2.
+	Appliers, UrgentAppliers int
+	// Backlog bounds the messages acknowledged and not applied yet; beyond it the ACKs wait,
+	// so senders slow to what the intake takes. Default 50,000.
+	Backlog int
+	// Urgent picks the messages that go before other patients' backlog; default Urgent.
+	Urgent func(*hl7v2.Message) bool
+	// BusyRate is the arrival rate (messages/s) from which receiving comes first: one
+	// applier works on the ordinary backlog until the rate falls again. Default 300; negative:
+	// never.
+	BusyRate int
 }
 
 // NewHandler returns a handler storing through st and in.
@@ -94,24 +112,48 @@ func NewHandler(in Intake, st Store, o HandlerOptions) *Handler {
 	if o.Application == "" {
 		o.Application = "LUJING"
 	}
+	if o.Appliers <= 0 {
+		o.Appliers = 8
+	}
+	if o.UrgentAppliers <= 0 {
+		o.UrgentAppliers = 2
+	}
+	if o.Backlog <= 0 {
+		o.Backlog = 50000
+	}
+	if o.Urgent == nil {
+		o.Urgent = Urgent
+	}
+	if o.BusyRate == 0 {
+		o.BusyRate = 300
+	}
 	h := &Handler{intake: in, store: st, saver: newSaver(st), log: o.Logger, now: o.Now, app: o.Application, limits: o.Limits,
 		acks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lujing_hl7_messages_total",
-			Help: "HL7 v2 messages acknowledged, by peer and acknowledgement code."}, []string{"peer", "code"})}
+			Help: "HL7 v2 messages acknowledged, by peer and acknowledgement code."}, []string{"peer", "code"}),
+		backlog: prometheus.NewGauge(prometheus.GaugeOpts{Name: "lujing_hl7_backlog_messages",
+			Help: "HL7 v2 messages acknowledged (stored) whose FHIR is not applied yet."}),
+		urgent: o.Urgent}
 	if o.Registerer != nil {
-		o.Registerer.MustRegister(h.acks)
+		o.Registerer.MustRegister(h.acks, h.backlog)
 	}
+	h.applier = newApplier(h.applyReceived, h.backlog, o.Appliers, o.UrgentAppliers, o.Backlog, o.BusyRate)
 	h.seq.Store(o.Now().UnixMilli())
 	h.saver.onLost = func(r Record, err error) {
-		// The message itself is safe (in the Provenance, in the intake's transaction); only the index
-		// of control ids misses it, so a resend would be mapped again: unchanged content, no
-		// effect.
-		h.log.Error("hl7 message index not written", "type", r.Type, "control_id", r.ControlID, "err", err)
+		// The message and its FHIR are stored; only its verdict is not, so it stays received
+		// and is applied again after a restart: unchanged content, no effect.
+		h.log.Error("hl7 message verdict not stored", "type", r.Type, "control_id", r.ControlID, "err", err)
 	}
 	return h
 }
 
-// Close stops the grouping of stores once no message can arrive any more.
-func (h *Handler) Close() { h.saver.close() }
+// Close stops the appliers (each finishes the message in hand; the rest stay received in the
+// store) and then the grouping of stores, once no message can arrive any more.
+func (h *Handler) Close() {
+	h.closeOnce.Do(func() {
+		h.applier.close()
+		h.saver.close()
+	})
+}
 
 // verdict is what became of a message, before it is written as an acknowledgement.
 type verdict struct {
@@ -177,13 +219,29 @@ func (h *Handler) process(ctx context.Context, p *Peer, m *hl7v2.Message, raw []
 	sender := p.Name + "|" + m.SendingApplication() + "|" + m.SendingFacility()
 	log := h.log.With("peer", p.Name, "type", m.TypeString(), "control_id", control)
 
-	prior, ok := h.saver.queued(sender, control)
-	var err error
-	if !ok {
-		prior, err = h.store.HL7Message(ctx, sender, control)
+	sum := sha256.Sum256(raw)
+	rec := Record{Sender: sender, ControlID: control, Type: m.TypeString(), Raw: raw, Charset: m.Charset,
+		Hash: hex.EncodeToString(sum[:]), ReceivedAt: h.now().UTC()}
+	// Mapped here to answer AE at once when it does not map, without writing the Bundle; the
+	// applier maps it again (the same message gives the same FHIR).
+	res, v := h.translate(p, m, &rec, log, false)
+	if v.internal {
+		return v
 	}
+	if res != nil {
+		if rec.Status == StatusIgnored {
+			log.Info("hl7 message kept, not mapped", "reason", v.text)
+		} else if len(res.Warnings) > 0 {
+			log.Info("hl7 message accepted with parts left out", "warnings", len(res.Warnings), "first", res.Warnings[0].Error())
+		}
+		rec.Status = StatusReceived
+	}
+	stored, prior, err := h.saver.receive(ctx, rec)
 	switch {
-	case err == nil:
+	case err != nil:
+		log.Error("hl7 message not stored", "err", err)
+		return internal()
+	case prior.ID != 0:
 		// The same control id again: acknowledged as the first time, applied once.
 		log.Info("hl7 duplicate acknowledged again", "status", prior.Status)
 		v := verdict{code: prior.Ack, text: "duplicate of a message already received"}
@@ -191,53 +249,60 @@ func (h *Handler) process(ctx context.Context, p *Peer, m *hl7v2.Message, raw []
 			v.err = &hl7v2.Error{Code: hl7v2.CodeInternal, Msg: prior.Error}
 		}
 		return v
-	case !errors.Is(err, store.ErrNotFound):
-		log.Error("hl7 duplicate check failed", "err", err)
-		return internal()
 	}
-
-	sum := sha256.Sum256(raw)
-	rec := Record{Sender: sender, ControlID: control, Type: m.TypeString(), Raw: raw, Charset: m.Charset,
-		Hash: hex.EncodeToString(sum[:]), ReceivedAt: h.now().UTC()}
-	v := h.apply(ctx, p, m, &rec, log)
-	switch {
-	case v.internal:
-		return v
-	case rec.Status == StatusFailed:
-		// Nothing of it is stored but this record: wait for it before the AE.
-		if err := h.saver.save(ctx, rec); err != nil {
-			log.Error("hl7 message not stored", "err", err)
-			return internal()
-		}
-	default:
-		// The raw message went into the intake's transaction (in the Provenance): stored
-		// before the AA. The record is the index of control ids, written with others'
-		// without a wait.
-		h.saver.saveLater(rec)
+	h.applier.arrived.Add(1)
+	if stored.Status == StatusReceived {
+		// Stored: the AA may go. Should the listener be closing, the message stays received
+		// and is applied after the next start.
+		h.applier.add(job{rec: stored, peer: p, urgent: h.urgent(m)}, laneKey(m, stored), false)
 	}
 	return v
 }
 
-// apply maps the message and hands its Bundle to the intake, and sets rec's verdict.
-func (h *Handler) apply(ctx context.Context, p *Peer, m *hl7v2.Message, rec *Record, log *slog.Logger) verdict {
+// translate maps m to FHIR (writing the Bundle when asked) and sets rec's verdict: AE
+// (StatusFailed) when it does not map, and then no result; StatusIgnored with the Bundle that
+// only keeps the message when its type is not mapped; StatusAccepted otherwise.
+func (h *Handler) translate(p *Peer, m *hl7v2.Message, rec *Record, log *slog.Logger, bundle bool) (*hl7v2.Result, verdict) {
 	opt := p.Mapping
 	opt.Sender = rec.Sender
 	opt.Raw = rec.Raw
-	res, err := hl7v2.ToFHIR(m, opt)
-	var he *hl7v2.Error
+	mapMessage := hl7v2.Check
+	if bundle {
+		mapMessage = hl7v2.ToFHIR
+	}
+	res, err := mapMessage(m, opt)
 	ignored := hl7v2.IsUnsupported(err)
 	if ignored {
-		log.Info("hl7 message kept, not mapped", "reason", err.Error())
 		res, err = hl7v2.KeepOnly(m, opt)
 	}
+	var he *hl7v2.Error
 	switch {
 	case errors.As(err, &he):
 		rec.Status, rec.Ack, rec.Error = StatusFailed, hl7v2.AE, he.Error()
 		log.Warn("hl7 message kept, mapping failed", "err", he.Error())
-		return verdict{code: hl7v2.AE, err: he, text: "stored; mapping failed"}
+		return nil, verdict{code: hl7v2.AE, err: he, text: "stored; mapping failed"}
 	case err != nil:
 		log.Error("hl7 mapping", "err", err)
-		return internal()
+		return nil, internal()
+	}
+	rec.Ack, rec.Error = hl7v2.AA, ""
+	if ignored {
+		rec.Status = StatusIgnored
+		return res, verdict{code: hl7v2.AA, text: "stored; " + m.TypeString() + " is not mapped"}
+	}
+	rec.Status = StatusAccepted
+	v := verdict{code: hl7v2.AA}
+	if len(res.Warnings) > 0 {
+		v.err = res.Warnings[0]
+	}
+	return res, v
+}
+
+// apply maps the message and hands its Bundle to the intake, and sets rec's verdict.
+func (h *Handler) apply(ctx context.Context, p *Peer, m *hl7v2.Message, rec *Record, log *slog.Logger) verdict {
+	res, v := h.translate(p, m, rec, log, true)
+	if res == nil {
+		return v
 	}
 	src := intake.Source{System: p.Source, Hospital: p.Hospital}
 	if src.System == "" {
@@ -254,21 +319,89 @@ func (h *Handler) apply(ctx context.Context, p *Peer, m *hl7v2.Message, rec *Rec
 			return verdict{code: hl7v2.AE, text: "stored; mapping failed",
 				err: &hl7v2.Error{Code: hl7v2.CodeDataType, Msg: rec.Error}}
 		}
-		log.Error("hl7 message not stored", "err", err)
+		log.Error("hl7 message not applied", "err", err)
 		return internal()
-	}
-	if ignored {
-		rec.Status, rec.Ack = StatusIgnored, hl7v2.AA
-		return verdict{code: hl7v2.AA, text: "stored; " + m.TypeString() + " is not mapped"}
-	}
-	rec.Status, rec.Ack = StatusAccepted, hl7v2.AA
-	v := verdict{code: hl7v2.AA}
-	if len(res.Warnings) > 0 {
-		v.err = res.Warnings[0]
-		log.Info("hl7 message accepted with parts left out", "warnings", len(res.Warnings), "first", res.Warnings[0].Error())
 	}
 	return v
 }
+
+// applyReceived applies a message acknowledged earlier and stores its verdict; false when
+// it must be tried again (the intake or the store failed).
+func (h *Handler) applyReceived(j job) bool {
+	rec := j.rec
+	given := rec.Ack
+	log := h.log.With("peer", j.peer.Name, "type", rec.Type, "control_id", rec.ControlID)
+	m, err := hl7v2.Parse(rec.Raw, hl7v2.ParseOptions{DefaultCharset: rec.Charset, Limits: h.limits})
+	if err != nil {
+		// It was read when received: only lower limits since can make this.
+		rec.Status, rec.Error = StatusFailed, "cannot be read again: "+err.Error()
+		log.Warn("hl7 message kept, not applied: unreadable", "err", err)
+		h.saver.saveLater(rec)
+		return true
+	}
+	if v := h.apply(context.Background(), j.peer, m, &rec, log); v.internal {
+		return false
+	}
+	rec.Ack = given // the record says what the sender was told
+	h.saver.saveLater(rec)
+	return true
+}
+
+// Resume queues the messages acknowledged and not applied before the last stop (a crash, or a
+// shutdown with a backlog), in the order received. Call it before the listener accepts
+// messages, so that a patient's new messages come after its old ones. peers names the peer of
+// each record by Peer.Name; a record of a peer no longer configured stays received.
+func (h *Handler) Resume(ctx context.Context, peers map[string]*Peer) (int, error) {
+	n := 0
+	err := h.eachStored(ctx, h.store.ReceivedHL7, peers, func(p *Peer, rec Record, m *hl7v2.Message, perr error) error {
+		key, urgent := "msg:"+rec.Sender+"|"+rec.ControlID, false
+		if perr == nil {
+			key, urgent = laneKey(m, rec), h.urgent(m)
+		}
+		if !h.applier.add(job{rec: rec, peer: p, urgent: urgent}, key, true) {
+			return errors.New("the listener is closing")
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("resume: %w", err)
+	}
+	return n, nil
+}
+
+// eachStored calls fn, in id order, for the records list returns whose peer is in peers, with
+// the message parsed (or why it is not).
+func (h *Handler) eachStored(ctx context.Context, list func(context.Context, int64, int) ([]Record, error), peers map[string]*Peer,
+	fn func(p *Peer, rec Record, m *hl7v2.Message, parseErr error) error) error {
+	var after int64
+	for {
+		recs, err := list(ctx, after, 500)
+		if err != nil {
+			return fmt.Errorf("list messages: %w", err)
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		for _, rec := range recs {
+			after = rec.ID
+			name, _, _ := cutSender(rec.Sender)
+			p := peers[name]
+			if p == nil {
+				h.log.Warn("hl7 message left as it is: its peer is not configured", "peer", name, "status", rec.Status, "control_id", rec.ControlID)
+				continue
+			}
+			m, err := hl7v2.Parse(rec.Raw, hl7v2.ParseOptions{DefaultCharset: rec.Charset, Limits: h.limits})
+			if err := fn(p, rec, m, err); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Wait returns once every message acknowledged so far by this handler is applied, or ctx
+// ends.
+func (h *Handler) Wait(ctx context.Context) error { return h.applier.wait(ctx) }
 
 func internal() verdict {
 	return verdict{code: hl7v2.AR, internal: true, text: "not stored; send again",
@@ -329,40 +462,27 @@ func (h *Handler) controlID() string { return "LJ" + strconv.FormatInt(h.seq.Add
 // those that map now go to the intake and become accepted. peers names the peer of each
 // record by Peer.Name. It returns how many were accepted.
 func (h *Handler) Replay(ctx context.Context, peers map[string]*Peer) (int, error) {
-	var after int64
 	accepted := 0
-	for {
-		recs, err := h.store.FailedHL7(ctx, after, 100)
-		if err != nil {
-			return accepted, fmt.Errorf("replay: list failed messages: %w", err)
+	err := h.eachStored(ctx, h.store.FailedHL7, peers, func(p *Peer, rec Record, m *hl7v2.Message, perr error) error {
+		if perr != nil {
+			return nil
 		}
-		if len(recs) == 0 {
-			return accepted, nil
+		log := h.log.With("peer", p.Name, "type", rec.Type, "control_id", rec.ControlID)
+		if v := h.apply(ctx, p, m, &rec, log); v.internal {
+			return fmt.Errorf("%s %s not stored", rec.Type, rec.ControlID)
 		}
-		for _, rec := range recs {
-			after = rec.ID
-			name, _, _ := cutSender(rec.Sender)
-			p := peers[name]
-			if p == nil {
-				continue
-			}
-			m, err := hl7v2.Parse(rec.Raw, hl7v2.ParseOptions{DefaultCharset: rec.Charset, Limits: h.limits})
-			if err != nil {
-				continue
-			}
-			log := h.log.With("peer", p.Name, "type", rec.Type, "control_id", rec.ControlID)
-			v := h.apply(ctx, p, m, &rec, log)
-			if v.internal {
-				return accepted, fmt.Errorf("replay: %s %s not stored", rec.Type, rec.ControlID)
-			}
-			if err := h.saver.save(ctx, rec); err != nil {
-				return accepted, fmt.Errorf("replay: save %s: %w", rec.ControlID, err)
-			}
-			if rec.Status == StatusAccepted {
-				accepted++
-			}
+		if err := h.saver.save(ctx, rec); err != nil {
+			return fmt.Errorf("save %s: %w", rec.ControlID, err)
 		}
+		if rec.Status == StatusAccepted {
+			accepted++
+		}
+		return nil
+	})
+	if err != nil {
+		return accepted, fmt.Errorf("replay: %w", err)
 	}
+	return accepted, nil
 }
 
 func cutSender(s string) (peer, app, facility string) {

@@ -157,9 +157,15 @@ func readAck(t *testing.T, raw []byte) (code, control, errSeg string) {
 	return msa.Field(1).String(), msa.Field(2).String(), errSeg
 }
 
-// settle waits until every stored message is processed and the queue is empty, twice in a row.
+// settle waits until every acknowledged message is applied, every stored message is processed
+// and the queue is empty, twice in a row.
 func (p *pipeline) settle(t *testing.T) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := p.handler.Wait(ctx); err != nil {
+		t.Fatalf("the HL7 messages were not applied: %v", err)
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	quiet := 0
 	for quiet < 2 {

@@ -60,3 +60,67 @@ func testHL7Messages(t *testing.T, s *Store) {
 		t.Errorf("failed after replay: %d", len(failed))
 	}
 }
+
+// TestReceiveHL7: new messages are stored and get their ids; one already stored, or twice in
+// the same call, is not stored again and comes back as the stored record; ReceivedHL7 pages
+// through the ones not applied yet, and a saved verdict takes a message off that list.
+func TestReceiveHL7(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testReceiveHL7(t, openSQLite(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		postgresURL(t)
+		testReceiveHL7(t, openPostgres(t))
+	})
+}
+
+func testReceiveHL7(t *testing.T, s *Store) {
+	ctx := t.Context()
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	rec := func(control, status, raw string) mllp.Record {
+		return mllp.Record{Sender: "lab|LIS|HOSP", ControlID: control, Type: "ORU^R01", Raw: []byte(raw), Charset: "UTF-8",
+			Hash: "h-" + raw, Status: status, Ack: map[string]string{"received": "AA", "failed": "AE"}[status], ReceivedAt: at}
+	}
+	first := []mllp.Record{rec("C1", "received", "one"), rec("C2", "failed", "two")}
+	prior, err := s.ReceiveHL7(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[0].ID == 0 || first[1].ID <= first[0].ID || prior[0].ID != 0 || prior[1].ID != 0 {
+		t.Fatalf("new messages: ids %d %d, prior %+v", first[0].ID, first[1].ID, prior)
+	}
+	again := []mllp.Record{rec("C3", "received", "three"), rec("C1", "received", "one, sent again"), rec("C3", "received", "three twice")}
+	prior, err = s.ReceiveHL7(ctx, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again[0].ID == 0 || prior[0].ID != 0 {
+		t.Fatalf("C3 is new: id %d, prior %+v", again[0].ID, prior[0])
+	}
+	if prior[1].ID != first[0].ID || string(prior[1].Raw) != "one" || prior[1].Ack != "AA" || again[1].ID != 0 {
+		t.Fatalf("C1 again: prior %+v, id %d", prior[1], again[1].ID)
+	}
+	if prior[2].ID != again[0].ID || string(prior[2].Raw) != "three" {
+		t.Fatalf("C3 twice in one call: prior %+v", prior[2])
+	}
+	pending, err := s.ReceivedHL7(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 2 || pending[0].ControlID != "C1" || pending[1].ControlID != "C3" {
+		t.Fatalf("received, not applied: %+v", pending)
+	}
+	applied := pending[0]
+	applied.Status = mllp.StatusAccepted
+	if err := s.SaveHL7(ctx, []mllp.Record{applied}); err != nil {
+		t.Fatal(err)
+	}
+	pending, err = s.ReceivedHL7(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || pending[0].ControlID != "C3" {
+		t.Fatalf("after C1 applied: %+v", pending)
+	}
+	if pending, _ = s.ReceivedHL7(ctx, pending[0].ID, 10); len(pending) != 0 {
+		t.Fatalf("after the last id: %+v", pending)
+	}
+}

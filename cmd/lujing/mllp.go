@@ -20,7 +20,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lujing-health/lujing/adapters/hl7v2"
 	"github.com/lujing-health/lujing/adapters/intake"
+	"github.com/lujing-health/lujing/adapters/loadgen"
 	"github.com/lujing-health/lujing/adapters/mllp"
 	"github.com/lujing-health/lujing/adapters/profile"
 	"github.com/lujing-health/lujing/adapters/sqlstore"
@@ -70,7 +72,7 @@ func startMLLP(ctx context.Context, f mllpFlags, st *sqlstore.Store, in *intake.
 			return nil, fmt.Errorf("mllp config:\n%w", err)
 		}
 	}
-	opts, _, err := cfg.Options(profiles)
+	opts, peers, err := cfg.Options(profiles)
 	if err != nil {
 		return nil, fmt.Errorf("mllp config: %w", err)
 	}
@@ -88,6 +90,16 @@ func startMLLP(ctx context.Context, f mllpFlags, st *sqlstore.Store, in *intake.
 		ln = tls.NewListener(ln, tc)
 	}
 	h := mllp.NewHandler(in, st, mllp.HandlerOptions{Logger: log, Application: cfg.Application, Registerer: reg})
+	// Messages acknowledged before the last stop and not applied go first, in order.
+	resumed, err := h.Resume(ctx, peers)
+	if err != nil {
+		ln.Close()
+		h.Close()
+		return nil, fmt.Errorf("mllp: %w", err)
+	}
+	if resumed > 0 {
+		log.Info("hl7 messages acknowledged before the last stop are being applied", "messages", resumed)
+	}
 	srv := mllp.NewServer(h, opts)
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	l := &mllpListener{addr: ln.Addr(), handler: h, stop: stop, done: make(chan struct{})}
@@ -158,6 +170,11 @@ func cmdBenchMLLP(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.IntVar(&patients, "patients", 2000, "distinct patients the results are for")
 	fs.Float64Var(&critical, "critical", 0.05, "share of potassium results flagged HH")
 	fs.Int64Var(&seed, "seed", time.Now().UnixNano(), "seed (a new seed sends new control ids)")
+	var probe mllpProbe
+	fs.StringVar(&probe.url, "url", "http://127.0.0.1:8080", "base URL of the server's HTTP side, for --probe-token")
+	fs.StringVar(&probe.token, "probe-token", envOr("LUJING_PROBE_TOKEN", ""), "a hospital-wide clinician token: also send a critical potassium (HH) for a new patient every --probe-interval over a connection of its own and measure ACK → critical-value event on the live stream (env LUJING_PROBE_TOKEN)")
+	fs.DurationVar(&probe.interval, "probe-interval", 500*time.Millisecond, "time between critical values of the probe")
+	fs.StringVar(&probe.peer, "peer", "local", "the name the server's MLLP configuration gives this client (the probe needs it to know the ids of its results)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -169,7 +186,26 @@ func cmdBenchMLLP(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var lat []time.Duration
 	codes := map[string]int{}
 	var firstErr error
-	var wg sync.WaitGroup
+	var wg, probing sync.WaitGroup
+	var probeReport *loadgen.ProbeReport
+	if probe.token != "" {
+		probe.addr, probe.seed = addr, seed
+		pc, err := probe.config(ctx)
+		if err != nil {
+			return err
+		}
+		defer pc.close()
+		probing.Go(func() {
+			rep, err := loadgen.Probe(ctx, pc.ProbeConfig, seed)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				firstErr = cmpErr(firstErr, fmt.Errorf("probe: %w", err))
+				return
+			}
+			probeReport = &rep
+		})
+	}
 	start := time.Now()
 	for w := range conns {
 		wg.Go(func() {
@@ -210,6 +246,7 @@ func cmdBenchMLLP(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	probing.Wait() // the probe waits a while for its last events: not part of the load's time
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration {
 		if len(lat) == 0 {
@@ -229,6 +266,9 @@ func cmdBenchMLLP(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		parts = append(parts, fmt.Sprintf("%s %d", k, codes[k]))
 	}
 	fmt.Fprintf(stdout, "acknowledgement codes: %s\n", strings.Join(parts, ", "))
+	if probeReport != nil {
+		fmt.Fprintln(stdout, strings.Replace(probeReport.String(), "2xx", "ACK", 1))
+	}
 	if firstErr != nil && len(lat) == 0 {
 		return firstErr
 	}
@@ -239,6 +279,67 @@ func cmdBenchMLLP(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%d of %d messages not acknowledged AA", len(lat)-codes["AA"], len(lat))
 	}
 	return nil
+}
+
+// mllpProbe sends critical values over an MLLP connection of its own and watches the stream.
+type mllpProbe struct {
+	url, token, peer string
+	interval         time.Duration
+	addr             string
+	seed             int64
+}
+
+type probeConn struct {
+	loadgen.ProbeConfig
+	c *mllp.Client
+}
+
+func (pc *probeConn) close() { pc.c.Close() }
+
+func (p mllpProbe) config(ctx context.Context) (*probeConn, error) {
+	c, err := mllp.Dial(ctx, p.addr, nil)
+	if err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	pc := &probeConn{c: c}
+	pc.ProbeConfig = loadgen.ProbeConfig{BaseURL: strings.TrimRight(p.url, "/"), StreamToken: p.token, Interval: p.interval,
+		Send: func(ctx context.Context, n int) (string, error) {
+			msg, ref, err := probeORU(p.seed, n, p.peer)
+			if err != nil {
+				return "", err
+			}
+			ack, err := c.Send(ctx, msg)
+			if err != nil {
+				return "", err
+			}
+			if code := ackCode(ack); code != "AA" {
+				return "", fmt.Errorf("probe: acknowledged %s", code)
+			}
+			return ref, nil
+		}}
+	return pc, nil
+}
+
+// probeORU is a critical potassium (HH) for a new inpatient, and the reference of the
+// Observation the server makes of it (ids are derived from the sender and the message).
+func probeORU(seed int64, n int, peer string) ([]byte, string, error) {
+	// A patient of its own: the probe measures the lane, not a backlog of its patient.
+	mrn := fmt.Sprintf("P%x-%d", uint32(seed), n)
+	msg := oru(fmt.Sprintf("P%x-%d", uint32(seed), n), mrn, 1, benchTests[0], "7.2", "HH")
+	m, err := hl7v2.Parse(msg, hl7v2.ParseOptions{})
+	if err != nil {
+		return nil, "", err
+	}
+	res, err := hl7v2.ToFHIR(m, hl7v2.Options{Sender: peer + "|" + m.SendingApplication() + "|" + m.SendingFacility()})
+	if err != nil {
+		return nil, "", err
+	}
+	for _, e := range res.Entries {
+		if strings.HasPrefix(e, "Observation/") {
+			return msg, e, nil
+		}
+	}
+	return nil, "", errors.New("probe: no Observation in the message")
 }
 
 func cmpErr(first, err error) error {
@@ -258,7 +359,9 @@ func ackCode(ack []byte) string {
 	return s[i+5 : i+7]
 }
 
-var benchTests = []struct{ loinc, name, unit, low, high string }{
+type benchTest struct{ loinc, name, unit, low, high string }
+
+var benchTests = []benchTest{
 	{"2823-3", "Potassium", "mmol/L", "3.5", "5.5"},
 	{"2951-2", "Sodium", "mmol/L", "137", "147"},
 	{"2345-7", "Glucose", "mmol/L", "3.9", "6.1"},
@@ -270,16 +373,21 @@ var benchTests = []struct{ loinc, name, unit, low, high string }{
 func benchORU(r *rand.Rand, seed int64, conn, i, n int, critical float64) []byte {
 	control := fmt.Sprintf("B%x-%d-%d", uint32(seed), conn, i)
 	mrn := fmt.Sprintf("9%09d", r.IntN(n))
-	now := time.Now().In(time.FixedZone("CST", 8*3600)).Format("20060102150405")
 	t := benchTests[r.IntN(len(benchTests))]
 	value, flag := fmt.Sprintf("%.1f", 4.2+r.Float64()), "N"
 	if t.loinc == "2823-3" && r.Float64() < critical {
 		value, flag = fmt.Sprintf("%.1f", 6.6+r.Float64()), "HH"
 	}
+	return oru(control, mrn, 1+r.IntN(40), t, value, flag)
+}
+
+// oru is one result of test t for the patient with the MRN, in bed of the GI ward.
+func oru(control, mrn string, bed int, t benchTest, value, flag string) []byte {
+	now := time.Now().In(time.FixedZone("CST", 8*3600)).Format("20060102150405")
 	segs := []string{
 		"MSH|^~\\&|LIS|HOSP|LUJING|HOSP|" + now + "||ORU^R01^ORU_R01|" + control + "|P|2.5.1|||||CHN|UNICODE UTF-8",
 		"PID|1||" + mrn + "^^^HOSP^MR||测试^患者" + mrn[len(mrn)-3:] + "||19700101|F",
-		"PV1|1|I|GI-WARD^^" + fmt.Sprint(1+r.IntN(40)) + "^HOSP||||||||||||||||V" + mrn,
+		"PV1|1|I|GI-WARD^^" + fmt.Sprint(bed) + "^HOSP||||||||||||||||V" + mrn,
 		"ORC|RE|ORD-" + control + "|LAB-" + control,
 		"OBR|1|ORD-" + control + "|LAB-" + control + "|" + t.loinc + "^" + t.name + "^LN|||" + now + "|||||||||||||||" + now + "|||F",
 		"OBX|1|NM|" + t.loinc + "^" + t.name + "^LN||" + value + "|" + t.unit + "^^UCUM|" + t.low + "-" + t.high + "|" + flag + "|||F|||" + now,
