@@ -17,6 +17,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/bytedance/sonic"
+
 	"github.com/lujing-health/lujing/mapping"
 )
 
@@ -204,7 +206,9 @@ func Department(facts []mapping.Event, encounter string) string {
 // Decode decodes JSON as encoding/json does (the same struct tags, numbers, errors for the
 // same inputs), faster: the cores decode every fact's Data on every run, and that decoding
 // is most of a run's time.
-func Decode(data []byte, v any) error { return decode(data, v) }
+func Decode(data []byte, v any) error { return decoder.Unmarshal(data, v) }
+
+var decoder = sonic.ConfigStd
 
 // Matches reports whether the concept — its standard code or any coding as received — is one
 // of the codes: rules are written in standard codes or in a source's local ones.

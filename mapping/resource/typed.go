@@ -63,7 +63,7 @@ func decodeAs[T any](r *Resource, typ string, unmarshal func([]byte) (T, error))
 		return zero, fmt.Errorf("resource: %s/%s read as %s", r.Type, r.ID, typ)
 	}
 	var v T
-	if decodeTyped(r.Raw, &v) {
+	if fastJSON.Unmarshal(r.Raw, &v) == nil {
 		return v, nil
 	}
 	v, err := unmarshal(r.Raw)
