@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -359,24 +360,32 @@ func ackCode(ack []byte) string {
 	return s[i+5 : i+7]
 }
 
-type benchTest struct{ loinc, name, unit, low, high string }
-
-var benchTests = []benchTest{
-	{"2823-3", "Potassium", "mmol/L", "3.5", "5.5"},
-	{"2951-2", "Sodium", "mmol/L", "137", "147"},
-	{"2345-7", "Glucose", "mmol/L", "3.9", "6.1"},
-	{"718-7", "Hemoglobin", "g/L", "130", "175"},
+type benchTest struct {
+	loinc, name, unit string
+	low, high         float64 // the reference range
+	decimals          int
 }
 
-// benchORU is one lab result as a LIS sends it: one OBR and one or two OBX for a patient
-// among n, the potassium flagged HH in a share of them.
+func (t benchTest) format(v float64) string { return strconv.FormatFloat(v, 'f', t.decimals, 64) }
+
+var benchTests = []benchTest{
+	{"2823-3", "Potassium", "mmol/L", 3.5, 5.5, 1},
+	{"2951-2", "Sodium", "mmol/L", 137, 147, 0},
+	{"2345-7", "Glucose", "mmol/L", 3.9, 6.1, 1},
+	{"718-7", "Hemoglobin", "g/L", 130, 175, 0},
+}
+
+// benchORU is one lab result as a LIS sends it: one OBR and one OBX for a patient among n, a
+// value within the test's reference range, but for the potassium flagged HH (6.6–7.6 mmol/L)
+// in a share of them. A value out of its range would be a critical value by the local rules
+// (a sodium of 4 mmol/L, say) and load the urgent lane as no real hospital's traffic does.
 func benchORU(r *rand.Rand, seed int64, conn, i, n int, critical float64) []byte {
 	control := fmt.Sprintf("B%x-%d-%d", uint32(seed), conn, i)
 	mrn := fmt.Sprintf("9%09d", r.IntN(n))
 	t := benchTests[r.IntN(len(benchTests))]
-	value, flag := fmt.Sprintf("%.1f", 4.2+r.Float64()), "N"
+	value, flag := t.format(t.low+(t.high-t.low)*r.Float64()), "N"
 	if t.loinc == "2823-3" && r.Float64() < critical {
-		value, flag = fmt.Sprintf("%.1f", 6.6+r.Float64()), "HH"
+		value, flag = t.format(6.6+r.Float64()), "HH"
 	}
 	return oru(control, mrn, 1+r.IntN(40), t, value, flag)
 }
@@ -390,7 +399,7 @@ func oru(control, mrn string, bed int, t benchTest, value, flag string) []byte {
 		"PV1|1|I|GI-WARD^^" + fmt.Sprint(bed) + "^HOSP||||||||||||||||V" + mrn,
 		"ORC|RE|ORD-" + control + "|LAB-" + control,
 		"OBR|1|ORD-" + control + "|LAB-" + control + "|" + t.loinc + "^" + t.name + "^LN|||" + now + "|||||||||||||||" + now + "|||F",
-		"OBX|1|NM|" + t.loinc + "^" + t.name + "^LN||" + value + "|" + t.unit + "^^UCUM|" + t.low + "-" + t.high + "|" + flag + "|||F|||" + now,
+		"OBX|1|NM|" + t.loinc + "^" + t.name + "^LN||" + value + "|" + t.unit + "^^UCUM|" + t.format(t.low) + "-" + t.format(t.high) + "|" + flag + "|||F|||" + now,
 	}
 	return []byte(strings.Join(segs, "\r") + "\r")
 }

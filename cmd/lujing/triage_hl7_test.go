@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,6 +26,55 @@ func TestTriageHL7(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	obs := hl7Observations(t, msg)
+	if len(obs) == 0 {
+		t.Fatal("no Observation")
+	}
+	for _, r := range obs {
+		if !triage(intake.Source{System: "generic"}, "Observation", r.ID, 1, r) {
+			t.Errorf("an HL7 potassium flagged HH is not urgent:\n%s", r.Raw)
+		}
+	}
+}
+
+// TestBenchTrafficIsCriticalWhereFlagged: of bench --mllp's results, only the potassium it
+// flags HH is a possible critical value for the triage; the rest is normal traffic. Its
+// sodium and haemoglobin were once a twentieth of their range, critical by the local rules,
+// and half the load took the urgent lane.
+func TestBenchTrafficIsCriticalWhereFlagged(t *testing.T) {
+	_, m := testMapper(t)
+	cv, err := criticalvalue.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	triage := m.triage(cv)
+	r := rand.New(rand.NewPCG(3, 4))
+	flagged, urgent := 0, 0
+	for i := range 400 {
+		msg := benchORU(r, 9, 0, i, 100, 0.2)
+		hh := strings.Contains(string(msg), "|HH|")
+		if hh {
+			flagged++
+		}
+		for _, o := range hl7Observations(t, msg) {
+			u := triage(intake.Source{System: "generic"}, "Observation", o.ID, 1, o)
+			if u {
+				urgent++
+			}
+			if u != hh {
+				t.Errorf("flagged HH %v, urgent %v:\n%s", hh, u, o.Raw)
+			}
+		}
+	}
+	if flagged == 0 || urgent != flagged {
+		t.Errorf("%d flagged, %d urgent", flagged, urgent)
+	}
+}
+
+// hl7Observations are the Observations the HL7 listener makes of a message, as the intake
+// stores them: the Bundle's references resolved to the server's ids.
+func hl7Observations(t *testing.T, msg []byte) []*resource.Resource {
+	t.Helper()
 	hm, err := hl7v2.Parse(msg, hl7v2.ParseOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -37,13 +87,11 @@ func TestTriageHL7(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
+	var out []*resource.Resource
 	for _, e := range b.Entries {
 		if e.Type != "Observation" {
 			continue
 		}
-		found = true
-		// As the intake stores it: the Bundle's references resolved to the server's ids.
 		body := regexp.MustCompile(`"reference":"(urn:uuid:[^"]*|Encounter\?[^"]*)"`).ReplaceAllStringFunc(string(e.Resource.Raw), func(s string) string {
 			if strings.Contains(s, "Encounter") {
 				return `"reference":"Encounter/e1"`
@@ -54,11 +102,7 @@ func TestTriageHL7(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !triage(intake.Source{System: "generic"}, "Observation", r.ID, 1, r) {
-			t.Errorf("an HL7 potassium flagged HH is not urgent:\n%s", body)
-		}
+		out = append(out, r)
 	}
-	if !found {
-		t.Fatal("no Observation")
-	}
+	return out
 }
