@@ -314,12 +314,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Skip("starts a server")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlstore.OpenSQLite(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	dir, st := testStoreDir(t)
 	secret, err := createToken(ctx, st, store.Token{Name: "term", Role: store.RoleIntegration, Source: "his"})
 	if err != nil {
 		t.Fatal(err)

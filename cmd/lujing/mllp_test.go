@@ -131,12 +131,7 @@ func TestBenchMLLPProbe(t *testing.T) {
 		t.Skip("starts a server")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlstore.OpenSQLite(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	dir, st := testStoreDir(t)
 	nurse, err := createToken(ctx, st, store.Token{Name: "station", Role: store.RoleClinician})
 	if err != nil {
 		t.Fatal(err)

@@ -20,12 +20,20 @@ import (
 // testStore is an empty SQLite store, closed at cleanup.
 func testStore(t *testing.T) *sqlstore.Store {
 	t.Helper()
-	st, err := sqlstore.OpenSQLite(context.Background(), t.TempDir())
+	_, st := testStoreDir(t)
+	return st
+}
+
+// testStoreDir is testStore and its directory, for a server started on the same files.
+func testStoreDir(t *testing.T) (string, *sqlstore.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := sqlstore.OpenSQLite(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return st
+	return dir, st
 }
 
 // instance is a running Lujing API over its own store, with measure rows written as the
