@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -224,6 +225,7 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 	if len(in) == 0 {
 		return results, nil
 	}
+	provenanceWithItsPatient(in, parsed)
 	stored, err := s.commits.accept(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("store %d resources: %w", len(in), err)
@@ -249,7 +251,45 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 		// patient's other resources need no triage.
 		urgent[r.PatientKey] = u || s.triage != nil && s.triage(src, in[j].Type, in[j].ID, r.VersionID, parsed[j])
 	}
-	var keys, hot []string
+	if h, ok := ctx.Value(heldKey{}).(*held); ok {
+		h.add(s, order, urgent)
+		return results, nil
+	}
+	hot, keys := split(order, urgent)
+	s.publish(ctx, hot, keys)
+	return results, nil
+}
+
+// provenanceWithItsPatient files a Provenance under the patient of the first entry of the same
+// Bundle it names (its targets, for the HL7 listener's): it has no patient of its own, and as
+// its own key each one cost the worker a delivery of its own — one per HL7 message. Only
+// Provenance: a record made once, mapped to nothing, so its versions filed under two keys
+// cannot be applied out of order in a way that matters.
+func provenanceWithItsPatient(in []store.Incoming, parsed []*resource.Resource) {
+	var own map[string]string // "Type/id" → its patient key
+	for i := range in {
+		if in[i].Type != "Provenance" || in[i].Delete || parsed[i] == nil {
+			continue
+		}
+		if own == nil {
+			own = map[string]string{}
+			for _, e := range in {
+				if strings.HasPrefix(e.PatientKey, "Patient") && e.ID != "" {
+					own[e.Type+"/"+e.ID] = e.PatientKey
+				}
+			}
+		}
+		for _, ref := range parsed[i].References() {
+			if k, ok := own[ref.Value]; ok {
+				in[i].PatientKey = k
+				break
+			}
+		}
+	}
+}
+
+// split parts the keys, in order, into the urgent ones and the rest.
+func split(order []string, urgent map[string]bool) (hot, keys []string) {
 	for _, k := range order {
 		if urgent[k] {
 			hot = append(hot, k)
@@ -257,8 +297,51 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 			keys = append(keys, k)
 		}
 	}
-	s.publish(ctx, hot, keys)
-	return results, nil
+	return hot, keys
+}
+
+type heldKey struct{}
+
+// held gathers the work that Bundles stored under Hold would have published.
+type held struct {
+	mu     sync.Mutex
+	s      *Service
+	order  []string
+	urgent map[string]bool
+	done   bool
+}
+
+func (h *held) add(s *Service, order []string, urgent map[string]bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.s = s
+	for _, k := range order {
+		u, seen := h.urgent[k]
+		if !seen {
+			h.order = append(h.order, k)
+		}
+		h.urgent[k] = u || urgent[k]
+	}
+}
+
+// Hold returns a context under which the intake stores as usual but keeps the work it would
+// publish until publish is called (once; later calls do nothing). A caller that applies several
+// messages of one patient in a row — the HL7 applier taking a patient's waiting messages — so
+// makes one delivery of them for the worker, not one each: one read of the pending messages,
+// one commit of their events, one run of the cores. Until publish the work is in the store
+// only, as after a failed publish: if the caller dies first, the relay republishes it.
+func Hold(ctx context.Context) (context.Context, func()) {
+	h := &held{urgent: map[string]bool{}}
+	return context.WithValue(ctx, heldKey{}, h), func() {
+		h.mu.Lock()
+		s, order, urgent, done := h.s, h.order, h.urgent, h.done
+		h.done = true
+		h.mu.Unlock()
+		if s != nil && !done {
+			hot, keys := split(order, urgent)
+			s.publish(ctx, hot, keys)
+		}
+	}
 }
 
 // publish tells the queue, the urgent keys first; a failure is logged and left to the relay,

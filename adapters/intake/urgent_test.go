@@ -99,3 +99,57 @@ func TestTriageReadsResolvedReferences(t *testing.T) {
 		t.Errorf("the triage read %s", seen)
 	}
 }
+
+// TestHoldPublishesOnce: Bundles stored under Hold publish nothing until its publish, which
+// names each patient once, urgent if any of its resources was, the urgent lane first; a second
+// publish does nothing.
+func TestHoldPublishesOnce(t *testing.T) {
+	q := &lanes{}
+	triage := func(_ Source, _, _ string, _ int, r *resource.Resource) bool { return strings.Contains(string(r.Raw), `"HH"`) }
+	in := New(&keyStore{}, q, Options{Triage: triage})
+	defer in.Close()
+	obs := func(id, patient, flag string) []byte {
+		return []byte(`{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Observation","id":"` + id + `","status":"final","code":{"text":"K"},"subject":{"reference":"Patient/` + patient + `"},"interpretation":[{"text":"` + flag + `"}]},"request":{"method":"PUT","url":"Observation/` + id + `"}}]}`)
+	}
+	ctx, publish := Hold(context.Background())
+	for _, b := range [][]byte{obs("o1", "a", "N"), obs("o2", "b", "N"), obs("o3", "a", "HH"), obs("o4", "a", "N")} {
+		if _, _, err := in.Bundle(ctx, Source{System: "lis"}, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(q.ordinary)+len(q.urgent) != 0 {
+		t.Fatalf("published before publish: %v %v", q.ordinary, q.urgent)
+	}
+	publish()
+	publish()
+	if !slices.Equal(q.urgent, []string{"Patient/a"}) || !slices.Equal(q.ordinary, []string{"Patient/b"}) {
+		t.Errorf("urgent %v, ordinary %v", q.urgent, q.ordinary)
+	}
+	// Without Hold, each Bundle publishes at once.
+	if _, _, err := in.Bundle(context.Background(), Source{System: "lis"}, obs("o5", "c", "N")); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(q.ordinary, []string{"Patient/b", "Patient/c"}) {
+		t.Errorf("ordinary %v", q.ordinary)
+	}
+}
+
+// TestProvenanceGoesWithItsPatient: a Provenance is filed under the patient of the entry it
+// targets in its Bundle, not as a key of its own; one that names nothing of its Bundle keeps
+// its own.
+func TestProvenanceGoesWithItsPatient(t *testing.T) {
+	q := &lanes{}
+	in := New(&keyStore{}, q, Options{})
+	defer in.Close()
+	b := `{"resourceType":"Bundle","type":"transaction","entry":[
+{"fullUrl":"urn:uuid:0d5c3a8e-4a7b-4c55-9b1e-3f7f0c9a1e01","resource":{"resourceType":"Patient","id":"p1"},"request":{"method":"PUT","url":"Patient/p1"}},
+{"fullUrl":"urn:uuid:0d5c3a8e-4a7b-4c55-9b1e-3f7f0c9a1e02","resource":{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"K"},"subject":{"reference":"urn:uuid:0d5c3a8e-4a7b-4c55-9b1e-3f7f0c9a1e01"}},"request":{"method":"PUT","url":"Observation/o1"}},
+{"resource":{"resourceType":"Provenance","id":"pv1","target":[{"reference":"urn:uuid:0d5c3a8e-4a7b-4c55-9b1e-3f7f0c9a1e02"}],"recorded":"2026-03-01T08:00:00Z","agent":[{"who":{"display":"LIS"}}]},"request":{"method":"PUT","url":"Provenance/pv1"}},
+{"resource":{"resourceType":"Provenance","id":"pv2","target":[{"reference":"Observation/elsewhere"}],"recorded":"2026-03-01T08:00:00Z","agent":[{"who":{"display":"LIS"}}]},"request":{"method":"PUT","url":"Provenance/pv2"}}]}`
+	if _, _, err := in.Bundle(context.Background(), Source{System: "lis"}, []byte(b)); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(q.ordinary, []string{"Patient/p1", "Provenance/pv2"}) {
+		t.Errorf("published %v", q.ordinary)
+	}
+}

@@ -41,7 +41,7 @@ type lane struct {
 }
 
 type applier struct {
-	do      func(job) bool // applies one; false: try again later
+	do      func([]job) int // applies them in order; how many it did (fewer: try the rest later)
 	backlog interface{ Set(float64) }
 
 	mu      sync.Mutex
@@ -64,7 +64,7 @@ type applier struct {
 	stopWatch              chan struct{}
 }
 
-func newApplier(do func(job) bool, backlog interface{ Set(float64) }, workers, urgent, max, busyRate int) *applier {
+func newApplier(do func([]job) int, backlog interface{ Set(float64) }, workers, urgent, max, busyRate int) *applier {
 	a := &applier{do: do, backlog: backlog, lanes: map[string]*lane{}, max: max, retry: time.Second,
 		limit: workers, workers: workers, busyRate: busyRate, stopWatch: make(chan struct{})}
 	a.work = sync.NewCond(&a.mu)
@@ -238,13 +238,18 @@ func (a *applier) take(from *keyList) (string, *lane, bool) {
 
 // apply applies jobs in order and returns how many were done; it stops at the first that must
 // be tried again.
-func (a *applier) apply(jobs []job) int {
-	for i, j := range jobs {
-		if !a.do(j) {
-			return i
+func (a *applier) apply(jobs []job) int { return a.do(jobs) }
+
+// each makes a batch's do of one job's: false stops the batch there.
+func each(do func(job) bool) func([]job) int {
+	return func(jobs []job) int {
+		for i, j := range jobs {
+			if !do(j) {
+				return i
+			}
 		}
+		return len(jobs)
 	}
-	return len(jobs)
 }
 
 // wait returns once every job added so far is applied, or ctx ends.

@@ -51,7 +51,7 @@ func testJob(patient string, i int, urgent bool) job {
 // applied in the order received, and all of them.
 func TestApplierKeepsEachPatientsOrder(t *testing.T) {
 	var r applied
-	a := newApplier(r.do(100*time.Microsecond), noGauge{}, 8, 2, 100000, -1)
+	a := newApplier(each(r.do(100*time.Microsecond)), noGauge{}, 8, 2, 100000, -1)
 	defer a.close()
 	for i := range 50 {
 		for p := range 20 {
@@ -87,7 +87,7 @@ func TestApplierUrgentSkipsTheBacklog(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var got []string
-	a := newApplier(func(j job) bool {
+	a := newApplier(each(func(j job) bool {
 		if strings.HasPrefix(j.rec.Sender, "slow") {
 			<-release
 		}
@@ -95,7 +95,7 @@ func TestApplierUrgentSkipsTheBacklog(t *testing.T) {
 		got = append(got, j.rec.ControlID)
 		mu.Unlock()
 		return true
-	}, noGauge{}, 2, 1, 100000, -1)
+	}), noGauge{}, 2, 1, 100000, -1)
 	defer a.close()
 	var once sync.Once
 	free := func() { once.Do(func() { close(release) }) }
@@ -133,7 +133,7 @@ func TestApplierUrgentSkipsTheBacklog(t *testing.T) {
 // TestApplierBusy: while busy, one ordinary applier works; urgent ones are not limited.
 func TestApplierBusy(t *testing.T) {
 	var r applied
-	a := newApplier(r.do(2*time.Millisecond), noGauge{}, 6, 1, 100000, -1)
+	a := newApplier(each(r.do(2*time.Millisecond)), noGauge{}, 6, 1, 100000, -1)
 	defer a.close()
 	a.setBusy(true)
 	for p := range 30 {
@@ -162,7 +162,7 @@ func TestApplierBusy(t *testing.T) {
 // TestApplierWatch: the arrival rate over BusyRate makes the applier busy, and its fall makes
 // it idle again.
 func TestApplierWatch(t *testing.T) {
-	a := newApplier(func(job) bool { return true }, noGauge{}, 4, 1, 100000, 100)
+	a := newApplier(each(func(job) bool { return true }), noGauge{}, 4, 1, 100000, 100)
 	defer a.close()
 	limit := func() int { a.mu.Lock(); defer a.mu.Unlock(); return a.limit }
 	stop := make(chan struct{})
@@ -187,7 +187,7 @@ func TestApplierRetries(t *testing.T) {
 	var failed atomic.Bool
 	var mu sync.Mutex
 	var got []string
-	a := newApplier(func(j job) bool {
+	a := newApplier(each(func(j job) bool {
 		if j.rec.ControlID == "p-0" && !failed.Swap(true) {
 			return false
 		}
@@ -195,7 +195,7 @@ func TestApplierRetries(t *testing.T) {
 		got = append(got, j.rec.ControlID)
 		mu.Unlock()
 		return true
-	}, noGauge{}, 2, 1, 100000, -1)
+	}), noGauge{}, 2, 1, 100000, -1)
 	a.retry = time.Millisecond
 	defer a.close()
 	a.add(testJob("p", 0, false), "p", false)
@@ -216,7 +216,7 @@ func TestApplierRetries(t *testing.T) {
 // forced one (Resume) does not; close frees a waiting add.
 func TestApplierBacklogBound(t *testing.T) {
 	release := make(chan struct{})
-	a := newApplier(func(job) bool { <-release; return true }, noGauge{}, 1, 1, 2, -1)
+	a := newApplier(each(func(job) bool { <-release; return true }), noGauge{}, 1, 1, 2, -1)
 	a.add(testJob("a", 0, false), "a", false)
 	a.add(testJob("b", 0, false), "b", false)
 	a.add(testJob("c", 0, false), "c", true)

@@ -136,7 +136,7 @@ func NewHandler(in Intake, st Store, o HandlerOptions) *Handler {
 	if o.Registerer != nil {
 		o.Registerer.MustRegister(h.acks, h.backlog)
 	}
-	h.applier = newApplier(h.applyReceived, h.backlog, o.Appliers, o.UrgentAppliers, o.Backlog, o.BusyRate)
+	h.applier = newApplier(h.applyLane, h.backlog, o.Appliers, o.UrgentAppliers, o.Backlog, o.BusyRate)
 	h.seq.Store(o.Now().UnixMilli())
 	h.saver.onLost = func(r Record, err error) {
 		// The message and its FHIR are stored; only its verdict is not, so it stays received
@@ -325,9 +325,23 @@ func (h *Handler) apply(ctx context.Context, p *Peer, m *hl7v2.Message, rec *Rec
 	return v
 }
 
+// applyLane applies a patient's messages in order, their work published to the worker once at
+// the end: an applier taking a lane with ten messages waiting (an urgent one behind nine
+// others, in a burst) makes one delivery of them, not ten.
+func (h *Handler) applyLane(jobs []job) int {
+	ctx, publish := intake.Hold(context.Background())
+	defer publish()
+	for i, j := range jobs {
+		if !h.applyReceived(ctx, j) {
+			return i
+		}
+	}
+	return len(jobs)
+}
+
 // applyReceived applies a message acknowledged earlier and stores its verdict; false when
 // it must be tried again (the intake or the store failed).
-func (h *Handler) applyReceived(j job) bool {
+func (h *Handler) applyReceived(ctx context.Context, j job) bool {
 	rec := j.rec
 	given := rec.Ack
 	log := h.log.With("peer", j.peer.Name, "type", rec.Type, "control_id", rec.ControlID)
@@ -339,7 +353,7 @@ func (h *Handler) applyReceived(j job) bool {
 		h.saver.saveLater(rec)
 		return true
 	}
-	if v := h.apply(context.Background(), j.peer, m, &rec, log); v.internal {
+	if v := h.apply(ctx, j.peer, m, &rec, log); v.internal {
 		return false
 	}
 	rec.Ack = given // the record says what the sender was told

@@ -124,3 +124,73 @@ func TestAcknowledgedBeforeApplied(t *testing.T) {
 		t.Errorf("%d still received", len(left))
 	}
 }
+
+// countingQueue counts the publishes of each key, both lanes together.
+type countingQueue struct {
+	mu    sync.Mutex
+	calls int
+	keys  map[string]int
+}
+
+func (q *countingQueue) Publish(_ context.Context, keys ...string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.calls++
+	for _, k := range keys {
+		q.keys[k]++
+	}
+	return nil
+}
+
+func (q *countingQueue) PublishUrgent(ctx context.Context, keys ...string) error {
+	return q.Publish(ctx, keys...)
+}
+
+// TestLaneIsOneDelivery: a patient's waiting messages applied together are stored one by one
+// and published to the worker once, so that one delivery applies them all.
+func TestLaneIsOneDelivery(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	lab := &mllp.Peer{Name: "lab", Source: "lis", Charset: "GB18030", Mapping: hl7v2.Options{MRNSystem: mrnSystem}}
+	// Received while the intake was away, as after a burst or a crash.
+	down := downIntake{calls: make(chan struct{}, 1)}
+	first := mllp.NewHandler(down, st, mllp.HandlerOptions{})
+	for _, c := range []string{"A-1", "A-2", "A-3"} {
+		if code, _, errSeg := readAck(t, first.Handle(ctx, []*mllp.Peer{lab}, potassium(c, "300", "V", "4.2", "N"))); code != "AA" {
+			t.Fatalf("%s: %s %s", c, code, errSeg)
+		}
+	}
+	first.Close()
+	recs, err := st.ReceivedHL7(ctx, 0, 10)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("received %d, %v", len(recs), err)
+	}
+	q := &countingQueue{keys: map[string]int{}}
+	in := intake.New(st, q, intake.Options{})
+	defer in.Close()
+	h := mllp.NewHandler(in, st, mllp.HandlerOptions{})
+	defer h.Close()
+	if n := h.ApplyLane(lab, recs); n != 3 {
+		t.Fatalf("applied %d of 3", n)
+	}
+	if q.calls != 1 || len(q.keys) != 1 {
+		t.Errorf("published %d times, keys %v: want one publish of the patient", q.calls, q.keys)
+	}
+	msgs, err := st.Messages(ctx, storeFilter("lis"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := 0
+	for _, m := range msgs {
+		if m.Type == "Observation" {
+			results++
+		}
+	}
+	if results != 3 {
+		t.Errorf("%d results stored, want 3", results)
+	}
+}
