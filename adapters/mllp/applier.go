@@ -25,7 +25,8 @@ import (
 // One patient's messages are applied in the order they were received: they wait in the
 // patient's lane, and one applier at a time takes a lane. A possible critical value (urgent)
 // puts its lane in a list of its own that other appliers serve, so that it does not wait behind
-// other patients' backlog; its patient's earlier messages are applied before it.
+// other patients' backlog; its patient's earlier messages are applied before it, and of the
+// urgent lanes the shortest goes first (nextUrgent).
 
 // job is one message to apply.
 type job struct {
@@ -36,8 +37,9 @@ type job struct {
 
 type lane struct {
 	jobs             []job
-	busy             bool // an applier holds it
-	inReady, inHurry bool // its key is in ready, in hurry
+	busy             bool      // an applier holds it
+	inReady, inHurry bool      // its key is in ready, in hurry
+	hurried          time.Time // when its key was put in hurry
 }
 
 type applier struct {
@@ -144,7 +146,7 @@ func (a *applier) add(j job, key string, force bool) bool {
 func (a *applier) list(key string, l *lane, urgent bool) {
 	switch {
 	case urgent && !l.inHurry:
-		l.inHurry = true
+		l.inHurry, l.hurried = true, time.Now()
 		a.hurry.push(key)
 	case !urgent && !l.inReady:
 		l.inReady = true
@@ -211,7 +213,13 @@ func (a *applier) take(from *keyList) (string, *lane, bool) {
 			a.work.Wait()
 			continue
 		}
-		key, ok := from.pop()
+		var key string
+		var ok bool
+		if from == &a.hurry {
+			key, ok = a.nextUrgent()
+		} else {
+			key, ok = from.pop()
+		}
 		if !ok {
 			a.work.Wait()
 			continue
@@ -301,6 +309,42 @@ func urgentIn(jobs []job) bool {
 }
 
 // keyList is a FIFO of lane keys.
+// nextUrgent picks the urgent lane to apply next: the one with the fewest messages to apply
+// before its urgent one, unless the longest waiting has waited hurryAge. In a burst every
+// patient's lane grows, each urgent message drags its patient's backlog, and in the order
+// listed a fresh patient's critical potassium waited behind lanes of twenty messages each,
+// past ten seconds; the age bounds how long a long lane may be passed over. Caller holds mu.
+func (a *applier) nextUrgent() (string, bool) {
+	q := &a.hurry
+	if q.head == len(q.keys) {
+		return "", false
+	}
+	best, cost := q.head, -1
+	if l := a.lanes[q.keys[q.head]]; l == nil || time.Since(l.hurried) < hurryAge {
+		for i := q.head; i < len(q.keys); i++ {
+			c := 0 // a stale key: taken at once, and dropped
+			if l := a.lanes[q.keys[i]]; l != nil && !l.busy {
+				c = lastUrgent(l.jobs) + 1
+			}
+			if cost < 0 || c < cost {
+				best, cost = i, c
+			}
+			if c <= 1 {
+				break
+			}
+		}
+	}
+	k := q.keys[best]
+	q.keys = append(q.keys[:best], q.keys[best+1:]...)
+	if q.head == len(q.keys) {
+		q.keys, q.head = q.keys[:0], 0
+	}
+	return k, true
+}
+
+// hurryAge is how long an urgent lane may be passed over by shorter ones.
+const hurryAge = 30 * time.Second
+
 type keyList struct {
 	keys []string
 	head int

@@ -273,3 +273,39 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestShortestUrgentLaneFirst: of the lanes with an urgent message, the one with the fewest
+// messages before it is applied first (a fresh patient's critical value does not wait behind
+// patients with a backlog each), unless the longest waiting has waited hurryAge.
+func TestShortestUrgentLaneFirst(t *testing.T) {
+	a := newApplier(each(func(job) bool { return true }), noGauge{}, 0, 0, 1000, -1)
+	defer a.close()
+	for i := range 4 {
+		a.add(testJob("long", i, false), "long", false)
+	}
+	a.add(testJob("long", 4, true), "long", false)
+	a.add(testJob("mid", 0, false), "mid", false)
+	a.add(testJob("mid", 1, true), "mid", false)
+	a.add(testJob("short", 0, true), "short", false)
+	next := func() string {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		k, _ := a.nextUrgent()
+		return k
+	}
+	if k := next(); k != "short" {
+		t.Errorf("first %s, want short", k)
+	}
+	a.mu.Lock()
+	a.lanes["long"].hurried = time.Now().Add(-hurryAge - time.Second)
+	a.mu.Unlock()
+	if k := next(); k != "long" {
+		t.Errorf("then %s, want long: it waited past hurryAge", k)
+	}
+	if k := next(); k != "mid" {
+		t.Errorf("then %s, want mid", k)
+	}
+	if k := next(); k != "" {
+		t.Errorf("then %q, want none", k)
+	}
+}
