@@ -46,17 +46,23 @@ func (r *recordingIntake) Bundle(_ context.Context, _ intake.Source, raw []byte)
 	return &bundle.Bundle{}, nil, nil
 }
 
+// labStore is an empty SQLite store, closed at cleanup, and the laboratory peer of these tests.
+func labStore(t *testing.T) (*sqlstore.Store, *mllp.Peer) {
+	t.Helper()
+	st, err := sqlstore.OpenSQLite(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, &mllp.Peer{Name: "lab", Source: "lis", Charset: "GB18030", Mapping: hl7v2.Options{MRNSystem: mrnSystem}}
+}
+
 // TestAcknowledgedBeforeApplied: a message is acknowledged AA once stored, though its FHIR
 // cannot be applied yet; it stays received through a stop, and the next handler applies it
 // with Resume, each patient's in the order received, and records the verdict.
 func TestAcknowledgedBeforeApplied(t *testing.T) {
 	ctx := t.Context()
-	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	lab := &mllp.Peer{Name: "lab", Source: "lis", Charset: "GB18030", Mapping: hl7v2.Options{MRNSystem: mrnSystem}}
+	st, lab := labStore(t)
 	peers := []*mllp.Peer{lab}
 
 	down := downIntake{calls: make(chan struct{}, 1)}
@@ -150,12 +156,7 @@ func (q *countingQueue) PublishUrgent(ctx context.Context, keys ...string) error
 // and published to the worker once, so that one delivery applies them all.
 func TestLaneIsOneDelivery(t *testing.T) {
 	ctx := t.Context()
-	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	lab := &mllp.Peer{Name: "lab", Source: "lis", Charset: "GB18030", Mapping: hl7v2.Options{MRNSystem: mrnSystem}}
+	st, lab := labStore(t)
 	// Received while the intake was away, as after a burst or a crash.
 	down := downIntake{calls: make(chan struct{}, 1)}
 	first := mllp.NewHandler(down, st, mllp.HandlerOptions{})
