@@ -139,11 +139,11 @@ func bundleEntries(t testing.TB, raw []byte) []entry {
 	}
 	if len(rewrite) > 0 {
 		for i, r := range parsed {
-			body, err := r.WithReferences(rewrite)
+			nr, err := r.Rewritten(rewrite)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out[i].body = body
+			out[i].body = nr.Raw
 		}
 	}
 	return out

@@ -59,7 +59,6 @@ type Entry struct {
 
 	requestURL  string
 	ifNoneExist string
-	rewrite     map[string]string
 }
 
 // Bundle is a parsed batch or transaction.

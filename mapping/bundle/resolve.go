@@ -129,7 +129,6 @@ func (b *Bundle) Resolve(ctx context.Context, r Resolver) error {
 				rewrite[v] = typ + "/" + id
 			}
 		}
-		e.rewrite = rewrite
 		if len(rewrite) == 0 {
 			continue
 		}
@@ -153,19 +152,16 @@ func mayNeedRewrite(raw []byte, absolute bool) bool {
 		(absolute && bytes.Contains(raw, []byte("://")))
 }
 
-// Subject returns the entry's patient reference after resolution ("" when it has none).
+// Subject returns the entry's patient reference ("" when it has none): after Resolve, as
+// resolved, since the entry's Resource is then the rewritten one.
 func (e *Entry) Subject() string {
 	if e.Resource == nil {
 		return ""
 	}
-	s := e.Resource.Subject()
 	if e.Resource.Type == "Patient" && e.ID != "" {
 		return "Patient/" + e.ID
 	}
-	if to, ok := e.rewrite[s]; ok {
-		return to
-	}
-	return s
+	return e.Resource.Subject()
 }
 
 type entryProblem struct {

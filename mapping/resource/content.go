@@ -112,24 +112,13 @@ func (r *Resource) References() []Reference {
 	return out
 }
 
-// WithReferences returns the resource as JSON with each "reference" value
-// that is a key of rewrite replaced by its value, as when a transaction's
-// urn:uuid references become server ids. Key order and whitespace may
-// change; numbers keep their exact text. References inside contained
-// resources are rewritten too (a contained Medication may point at another
-// entry of the same transaction), but a local reference ("#x", to a
-// contained resource) never is.
-func (r *Resource) WithReferences(rewrite map[string]string) ([]byte, error) {
-	nr, err := r.Rewritten(rewrite)
-	if err != nil {
-		return nil, err
-	}
-	return nr.Raw, nil
-}
-
-// Rewritten is the resource with its references rewritten as by WithReferences: Raw is the
-// rewritten body, and what is read of it (Subject, Hash…) is read from that body, without
-// parsing it again. Contained resources are kept as they were.
+// Rewritten returns the resource with each "reference" value that is a key of rewrite replaced
+// by its value, as when a transaction's urn:uuid references become server ids. Key order and
+// whitespace of its Raw may change; numbers keep their exact text. References inside contained
+// resources are rewritten too in Raw (a contained Medication may point at another entry of the
+// same transaction), but a local reference ("#x", to a contained resource) never is. What is
+// read of it (Subject, Hash…) is read from the rewritten body, without parsing it again; its
+// Contained are kept as they were. r is not modified.
 func (r *Resource) Rewritten(rewrite map[string]string) (*Resource, error) {
 	m, _ := rewriteRefs(r.m, rewrite).(map[string]any)
 	b, err := encode(m)

@@ -342,24 +342,25 @@ func TestReferences(t *testing.T) {
 		t.Errorf("contained References %s", got)
 	}
 
-	out, err := r.WithReferences(map[string]string{"urn:uuid:p": "Patient/17", "#o1": "Observation/99", "Observation/2": "Observation/2"})
+	nr, err := r.Rewritten(map[string]string{"urn:uuid:p": "Patient/17", "#o1": "Observation/99", "Observation/2": "Observation/2"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := nr.Raw
 	for _, want := range []string{`"subject":{"reference":"Patient/17"}`, `{"reference":"#o1"}`, `"value":7.20`} {
 		if !bytes.Contains(out, []byte(want)) {
-			t.Errorf("WithReferences lacks %s:\n%s", want, out)
+			t.Errorf("Rewritten lacks %s:\n%s", want, out)
 		}
 	}
 	if bytes.Contains(out, []byte("urn:uuid:p")) || bytes.Contains(out, []byte("Observation/99")) {
-		t.Errorf("WithReferences:\n%s", out)
+		t.Errorf("Rewritten:\n%s", out)
 	}
 	again := mustParse(t, string(out))
 	if again.String("subject", "reference") != "Patient/17" || again.Contained[0].String("subject", "reference") != "Patient/17" {
 		t.Errorf("rewritten resource: %s", out)
 	}
 	if r.String("subject", "reference") != "urn:uuid:p" {
-		t.Error("WithReferences modified the resource")
+		t.Error("Rewritten modified the resource")
 	}
 }
 
@@ -371,7 +372,7 @@ func TestConcurrentReads(t *testing.T) {
 		wg.Go(func() {
 			_ = r.Hash()
 			_ = r.References()
-			if _, err := r.WithReferences(map[string]string{"Patient/example": "Patient/1"}); err != nil {
+			if _, err := r.Rewritten(map[string]string{"Patient/example": "Patient/1"}); err != nil {
 				t.Error(err)
 			}
 			if _, err := r.Observation(); err != nil {
