@@ -333,8 +333,8 @@ func TestEventsDuringASweptRunAreRunAgain(t *testing.T) {
 		json.Unmarshal(cs.State, &s)
 		return s.Facts
 	}
-	arrive(0)                      // a new patient: runs at once
-	arrive(500 * time.Millisecond) // marked due at +2.5 s
+	arrive(0)                       // a new patient: runs at once
+	arrive(500 * time.Millisecond)  // marked due at +2.5 s
 	arrive(2550 * time.Millisecond) // the mark is due, the sweeper late: the mark is kept
 	if got := facts(); got != 1 {
 		t.Fatalf("before the sweep the core saw %d facts, want 1", got)

@@ -105,7 +105,9 @@ func TestTriageReadsResolvedReferences(t *testing.T) {
 // publish does nothing.
 func TestHoldPublishesOnce(t *testing.T) {
 	q := &lanes{}
-	triage := func(_ Source, _, _ string, _ int, r *resource.Resource) bool { return strings.Contains(string(r.Raw), `"HH"`) }
+	triage := func(_ Source, _, _ string, _ int, r *resource.Resource) bool {
+		return strings.Contains(string(r.Raw), `"HH"`)
+	}
 	in := New(&keyStore{}, q, Options{Triage: triage})
 	defer in.Close()
 	obs := func(id, patient, flag string) []byte {

@@ -171,7 +171,7 @@ func (a *applier) run(from *keyList) {
 		jobs := l.jobs[:n:n]
 		l.jobs = l.jobs[n:]
 		a.mu.Unlock()
-		done := a.apply(jobs)
+		done := a.do(jobs)
 		a.mu.Lock()
 		if from == &a.ready {
 			a.active--
@@ -244,22 +244,6 @@ func (a *applier) take(from *keyList) (string, *lane, bool) {
 	}
 }
 
-// apply applies jobs in order and returns how many were done; it stops at the first that must
-// be tried again.
-func (a *applier) apply(jobs []job) int { return a.do(jobs) }
-
-// each makes a batch's do of one job's: false stops the batch there.
-func each(do func(job) bool) func([]job) int {
-	return func(jobs []job) int {
-		for i, j := range jobs {
-			if !do(j) {
-				return i
-			}
-		}
-		return len(jobs)
-	}
-}
-
 // wait returns once every job added so far is applied, or ctx ends.
 func (a *applier) wait(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() {
@@ -308,7 +292,6 @@ func urgentIn(jobs []job) bool {
 	return false
 }
 
-// keyList is a FIFO of lane keys.
 // nextUrgent picks the urgent lane to apply next: the one with the fewest messages to apply
 // before its urgent one, unless the longest waiting has waited hurryAge. In a burst every
 // patient's lane grows, each urgent message drags its patient's backlog, and in the order
@@ -345,6 +328,7 @@ func (a *applier) nextUrgent() (string, bool) {
 // hurryAge is how long an urgent lane may be passed over by shorter ones.
 const hurryAge = 30 * time.Second
 
+// keyList is a FIFO of lane keys.
 type keyList struct {
 	keys []string
 	head int

@@ -43,6 +43,18 @@ func (r *applied) do(delay time.Duration) func(job) bool {
 	}
 }
 
+// each makes a lane's do of one job's: false stops the lane there.
+func each(do func(job) bool) func([]job) int {
+	return func(jobs []job) int {
+		for i, j := range jobs {
+			if !do(j) {
+				return i
+			}
+		}
+		return len(jobs)
+	}
+}
+
 func testJob(patient string, i int, urgent bool) job {
 	return job{rec: Record{Sender: patient, ControlID: fmt.Sprintf("%s-%d", patient, i)}, urgent: urgent}
 }

@@ -38,7 +38,7 @@ const (
 
 // Store keeps the raw messages. Implemented by adapters/sqlstore.
 type Store interface {
-	// ReceiveHL7 stores new records in one transaction and sets their ID; for a record whose
+	// ReceiveHL7 stores new records, all or none, and sets their ID; for a record whose
 	// sender and control id are stored already (or earlier in recs) it stores nothing and
 	// returns the stored record at its index in prior.
 	ReceiveHL7(ctx context.Context, recs []Record) (prior []Record, err error)
@@ -145,11 +145,16 @@ func (s *saver) run() {
 	}
 }
 
-func (s *saver) receiveGroup(ctx context.Context, group []saveReq) ([]result, error) {
+func records(group []saveReq) []Record {
 	recs := make([]Record, len(group))
 	for i, r := range group {
 		recs[i] = r.rec
 	}
+	return recs
+}
+
+func (s *saver) receiveGroup(ctx context.Context, group []saveReq) ([]result, error) {
+	recs := records(group)
 	prior, err := s.st.ReceiveHL7(ctx, recs)
 	if err != nil {
 		return nil, err
@@ -162,16 +167,12 @@ func (s *saver) receiveGroup(ctx context.Context, group []saveReq) ([]result, er
 }
 
 func (s *saver) saveGroup(ctx context.Context, group []saveReq) ([]result, error) {
-	recs := make([]Record, len(group))
-	for i, r := range group {
-		recs[i] = r.rec
-	}
-	if err := s.st.SaveHL7(ctx, recs); err != nil {
+	if err := s.st.SaveHL7(ctx, records(group)); err != nil {
 		return nil, err
 	}
 	out := make([]result, len(group))
-	for i := range group {
-		out[i] = result{rec: recs[i]}
+	for i, r := range group {
+		out[i] = result{rec: r.rec}
 	}
 	return out, nil
 }

@@ -73,7 +73,7 @@ func (s *Store) SaveHL7(ctx context.Context, recs []mllp.Record) error {
 	return nil
 }
 
-// ReceiveHL7 stores new messages in one transaction and sets their ID. A message whose sender
+// ReceiveHL7 stores new messages, all or none, and sets their ID. A message whose sender
 // and control id are stored already (before, or earlier in recs) is not stored again: its
 // stored record is returned at its index in prior, whose other entries are zero.
 func (s *Store) ReceiveHL7(ctx context.Context, recs []mllp.Record) (prior []mllp.Record, err error) {
