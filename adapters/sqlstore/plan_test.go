@@ -14,7 +14,8 @@ import (
 var perPatientReads = []struct{ table, column, query string }{
 	{"core_state", "patient", `SELECT core, patient, version, wake, dirty FROM core_state WHERE patient = ? ORDER BY core`},
 	{"records", "patient", `SELECT kind, id FROM records WHERE kind = ? AND patient = ?`},
-	{"events", "patient", `SELECT key FROM events WHERE patient = ? AND {pos} > ? ORDER BY {pos}`}, // as EventsSince,
+	{"events", "patient", `SELECT key FROM events WHERE patient = ? AND {pos} > ? ORDER BY {pos}`}, // as EventsSince
+	{"events", "patient", `SELECT key FROM events WHERE patient = ? ORDER BY at, message_id, seq`}, // as Events
 	{"messages", "patient_key", `SELECT id FROM messages WHERE patient_key = ? AND status = 'received' ORDER BY id LIMIT ?`},
 }
 
