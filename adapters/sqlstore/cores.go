@@ -36,13 +36,11 @@ func (s *Store) CoreState(ctx context.Context, core, patient string) (store.Core
 func (s *Store) SaveCore(ctx context.Context, c store.CoreSave) ([]store.StreamEvent, error) {
 	events := append([]store.StreamEvent(nil), c.Events...)
 	at := now()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if s.d.postgres() && !c.Durable && len(events) == 0 {
-			// Derived state the next run recomputes: do not wait for the WAL flush.
-			if _, err := s.exec(ctx, tx, "SET LOCAL synchronous_commit = off"); err != nil {
-				return err
-			}
-		}
+	db := s.w
+	if !c.Durable && len(events) == 0 {
+		db = s.async // derived state the next run recomputes: no wait for the WAL flush
+	}
+	err := s.inTxOn(ctx, db, func(tx *sql.Tx) error {
 		if c.Version == 0 {
 			_, err := s.exec(ctx, tx, `INSERT INTO core_state (core, patient, state, version, wake, digest) VALUES (?, ?, ?, 1, ?, ?)`,
 				c.Core, c.Patient, c.State, nullMicros(c.Wake), c.Digest)
@@ -182,27 +180,28 @@ func (s *Store) coreStates(ctx context.Context, where string, args ...any) ([]st
 }
 
 func (s *Store) Poke(ctx context.Context, core, patient string, at time.Time) (bool, bool, error) {
-	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if s.d.postgres() {
-			// A mark lost in a crash is recovered at the next start (MarkRecent): no flush wait
-			// on every delivery.
-			if _, err := s.exec(ctx, tx, "SET LOCAL synchronous_commit = off"); err != nil {
-				return err
-			}
-		}
-		res, err := s.exec(ctx, tx, `UPDATE core_state SET dirty = ? WHERE core = ? AND patient = ? AND (dirty IS NULL OR dirty > ?)`,
-			micros(at), core, patient, micros(at))
+	// A mark lost in a crash is recovered at the next start (MarkRecent): no flush wait on
+	// every delivery (s.async), and no transaction around one statement.
+	const mark = `UPDATE core_state SET dirty = ? WHERE core = ? AND patient = ? AND (dirty IS NULL OR dirty > ?)`
+	if s.d.postgres() {
+		// One round trip: whether the row exists is read beside the update.
+		var moved int
+		var exists bool
+		err := s.queryRow(ctx, s.async, `WITH u AS (`+mark+` RETURNING 1)
+			SELECT (SELECT COUNT(*) FROM u), EXISTS (SELECT 1 FROM core_state WHERE core = ? AND patient = ?)`,
+			micros(at), core, patient, micros(at), core, patient).Scan(&moved, &exists)
 		if err != nil {
-			return err
+			return false, false, fmt.Errorf("poke %s %s: %w", core, patient, err)
 		}
-		n, err = res.RowsAffected()
-		return err
-	})
+		return exists, moved > 0, nil
+	}
+	res, err := s.exec(ctx, s.async, mark, micros(at), core, patient, micros(at))
 	if err != nil {
 		return false, false, fmt.Errorf("poke %s %s: %w", core, patient, err)
 	}
-	if n > 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return false, false, fmt.Errorf("poke %s %s: %w", core, patient, err)
+	} else if n > 0 {
 		return true, true, nil
 	}
 	var one int

@@ -130,7 +130,7 @@ func TestUpgrade(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		upgrade(t, &Store{d: sqliteDialect, w: db, r: db}, func() (*Store, error) { return OpenSQLite(t.Context(), dir) })
+		upgrade(t, &Store{d: sqliteDialect, w: db, r: db, async: db}, func() (*Store, error) { return OpenSQLite(t.Context(), dir) })
 	})
 	t.Run("postgres", func(t *testing.T) {
 		u := postgresSchema(t)
@@ -138,7 +138,7 @@ func TestUpgrade(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		upgrade(t, &Store{d: postgresDialect, w: db, r: db}, func() (*Store, error) { return OpenPostgres(t.Context(), u) })
+		upgrade(t, &Store{d: postgresDialect, w: db, r: db, async: db}, func() (*Store, error) { return OpenPostgres(t.Context(), u) })
 	})
 }
 
@@ -243,5 +243,23 @@ func TestRebind(t *testing.T) {
 	}
 	if got, want := postgresDialect.rebind(q), "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)"; got != want {
 		t.Fatalf("postgres rebind = %q, want %q", got, want)
+	}
+}
+
+// TestPostgresCommitModes: what the next run redoes commits without waiting for the WAL flush;
+// what a sender was told is stored waits for it.
+func TestPostgresCommitModes(t *testing.T) {
+	s := openPostgres(t)
+	for _, c := range []struct {
+		pool *sql.DB
+		want string
+	}{{s.w, "on"}, {s.r, "on"}, {s.async, "off"}} {
+		var got string
+		if err := c.pool.QueryRow("SHOW synchronous_commit").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("synchronous_commit = %s, want %s", got, c.want)
+		}
 	}
 }
