@@ -189,6 +189,7 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 	var in []store.Incoming
 	var at []int // index into results of each Incoming
 	var parsed []*resource.Resource
+	hashes := b.Hashes()
 	for i, e := range b.Entries {
 		switch {
 		case e.Err != nil:
@@ -211,7 +212,7 @@ func (s *Service) apply(ctx context.Context, src Source, b *bundle.Bundle, atomi
 			inc.PatientKey = e.Type + "/" + e.ID
 		} else {
 			inc.Body = e.Body
-			inc.Hash = e.Hash()
+			inc.Hash = hashes[i]
 			inc.SourceUpdated = e.Resource.Meta.LastUpdated
 			inc.PatientKey = patientKey(e)
 			for _, id := range e.Resource.Identifiers {

@@ -143,9 +143,7 @@ func parseEntries(rb rawBundle, lim Limits) (*Bundle, error) {
 			Diagnostics: fmt.Sprintf("%d entries, more than the limit of %d; split the Bundle", n, lim.maxEntries())}}}
 	}
 	b := &Bundle{Type: rb.Type, Entries: make([]*Entry, len(rb.Entry))}
-	for i, re := range rb.Entry {
-		b.Entries[i] = parseEntry(i, re, lim)
-	}
+	each(len(rb.Entry), func(i int) { b.Entries[i] = parseEntry(i, rb.Entry[i], lim) })
 	return b, nil
 }
 

@@ -223,6 +223,18 @@ func parseIdentifierQuery(q string) (system, value string, err error) {
 // content, so a rewritten body is hashed as rewritten.
 func (e *Entry) Hash() string { return e.Resource.Hash() }
 
+// Hashes returns the content hash of every entry that stores a resource, "" for the others,
+// computed on all cores. Call it after Resolve: it hashes the rewritten resources.
+func (b *Bundle) Hashes() []string {
+	hs := make([]string, len(b.Entries))
+	each(len(b.Entries), func(i int) {
+		if e := b.Entries[i]; e.Err == nil && !e.Exists && !e.Noop && e.Method != MethodDELETE && e.Resource != nil {
+			hs[i] = e.Hash()
+		}
+	})
+	return hs
+}
+
 // Single wraps one resource sent on its own (POST /fhir/{type}, PUT /fhir/{type}/{id}) so that
 // it is resolved like a Bundle entry.
 func Single(method, id string, r *resource.Resource) *Bundle {
