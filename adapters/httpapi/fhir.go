@@ -98,28 +98,45 @@ func (s *Server) postBundle(c echo.Context) error {
 	if b.Transaction() {
 		respType = "transaction-response"
 	}
-	entries := make([]map[string]any, len(results))
+	out := bundleResponse{ResourceType: "Bundle", Type: respType, Entry: make([]responseEntry, len(results))}
 	for i, r := range results {
-		resp := map[string]any{"status": statusLine(r.Status)}
-		if loc := r.Location(); loc != "" {
-			resp["location"] = loc
-		}
+		e := &out.Entry[i]
+		e.FullURL = b.Entries[i].FullURL
+		e.Response = entryResponse{Status: statusLine(r.Status), Location: r.Location()}
 		if r.VersionID > 0 {
-			resp["etag"] = fmt.Sprintf(`W/"%d"`, r.VersionID)
-			resp["lastModified"] = instant(r.LastUpdated)
+			e.Response.Etag = fmt.Sprintf(`W/"%d"`, r.VersionID)
+			e.Response.LastModified = instant(r.LastUpdated)
 		}
 		if r.Err != nil {
-			resp["outcome"] = operationOutcome(r.Err.Issues)
+			e.Response.Outcome = operationOutcome(r.Err.Issues)
 		} else if r.Outcome == store.OutcomeStale {
-			resp["outcome"] = operationOutcome([]resource.Issue{{Severity: "warning", Code: "conflict",
+			e.Response.Outcome = operationOutcome([]resource.Issue{{Severity: "warning", Code: "conflict",
 				Diagnostics: "an older version than the one stored: kept, not applied"}})
 		}
-		entries[i] = map[string]any{"response": resp}
-		if e := b.Entries[i]; e.FullURL != "" {
-			entries[i]["fullUrl"] = e.FullURL
-		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"resourceType": "Bundle", "type": respType, "entry": entries})
+	return c.JSON(http.StatusOK, out)
+}
+
+// bundleResponse is a batch-response or transaction-response: structs, not maps, because
+// encoding a Bundle of 100 answers as maps (sorted keys, values behind interfaces) cost a
+// millisecond of every request.
+type bundleResponse struct {
+	ResourceType string          `json:"resourceType"`
+	Type         string          `json:"type"`
+	Entry        []responseEntry `json:"entry"`
+}
+
+type responseEntry struct {
+	FullURL  string        `json:"fullUrl,omitempty"`
+	Response entryResponse `json:"response"`
+}
+
+type entryResponse struct {
+	Status       string         `json:"status"`
+	Location     string         `json:"location,omitempty"`
+	Etag         string         `json:"etag,omitempty"`
+	LastModified string         `json:"lastModified,omitempty"`
+	Outcome      map[string]any `json:"outcome,omitempty"`
 }
 
 func (s *Server) readResource(c echo.Context) error {
