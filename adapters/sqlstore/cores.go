@@ -484,7 +484,8 @@ func (s *Store) DueMarks(ctx context.Context, now time.Time, limit int) ([]store
 }
 
 func (s *Store) ClaimMark(ctx context.Context, core, patient string, was, until time.Time) (bool, error) {
-	res, err := s.exec(ctx, s.w, `UPDATE core_state SET dirty = ? WHERE core = ? AND patient = ? AND dirty = ?`,
+	// A claim lost in a crash leaves the mark due: it is run again, as a claim whose run died.
+	res, err := s.exec(ctx, s.async, `UPDATE core_state SET dirty = ? WHERE core = ? AND patient = ? AND dirty = ?`,
 		micros(until), core, patient, micros(was))
 	if err != nil {
 		return false, fmt.Errorf("claim %s %s: %w", core, patient, err)
