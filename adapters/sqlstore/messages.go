@@ -450,9 +450,9 @@ func (s *Store) Unpark(ctx context.Context, refs []string) ([]string, error) {
 			rows = append(rows, []any{ref})
 		}
 	}
-	bs := s.batches([]string{"text"}, rows)
+	conds := s.anyOf("ref", "text", rows)
 	waiting := false
-	for _, b := range s.anyOf("ref", "text", rows) {
+	for _, b := range conds {
 		var one int
 		err := s.queryRow(ctx, s.r, `SELECT 1 FROM message_waits WHERE `+b.rows+` LIMIT 1`, b.args...).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -470,9 +470,9 @@ func (s *Store) Unpark(ctx context.Context, refs []string) ([]string, error) {
 	var keys []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var ids []int64
-		for _, b := range bs {
+		for _, b := range conds {
 			got, err := s.requeue(ctx, tx, `status = 'parked'
-				AND id IN (SELECT message_id FROM message_waits WHERE ref IN (`+b.rows+`))`, b.args...)
+				AND id IN (SELECT message_id FROM message_waits WHERE `+b.rows+`)`, b.args...)
 			if err != nil {
 				return err
 			}

@@ -325,8 +325,8 @@ func (p mllpProbe) config(ctx context.Context) (*probeConn, error) {
 // Observation the server makes of it (ids are derived from the sender and the message).
 func probeORU(seed int64, n int, peer string) ([]byte, string, error) {
 	// A patient of its own: the probe measures the lane, not a backlog of its patient.
-	mrn := fmt.Sprintf("P%x-%d", uint32(seed), n)
-	msg := oru(fmt.Sprintf("P%x-%d", uint32(seed), n), mrn, 1, benchTests[0], "7.2", "HH")
+	id := fmt.Sprintf("P%x-%d", uint32(seed), n) // its control id and its MRN
+	msg := oru(id, id, 1, benchTests[0], "7.2", "HH")
 	m, err := hl7v2.Parse(msg, hl7v2.ParseOptions{})
 	if err != nil {
 		return nil, "", err
